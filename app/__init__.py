@@ -1,0 +1,1 @@
+"""Switchboard's desktop face (Qt). Talks to the gateway only through GatewayService."""

@@ -1,0 +1,52 @@
+"""The ``switchboard`` command: argument parsing and dispatch to one module per command group."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from gateway import __version__
+from gateway.cli import config_cmd, logs_cmd, manage, serve
+from gateway.cli.common import CliError, common_options
+from gateway.config.commands import ConfigError
+from gateway.config.file_format import ConfigFileError
+from gateway.providers.catalog import CatalogError
+from gateway.security.secrets import SecretStoreError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = common_options()
+    parser = argparse.ArgumentParser(
+        prog="switchboard", parents=[common],
+        description="Switchboard: a local AI API gateway. With no command, starts Switchboard.")
+    parser.add_argument("--version", action="version", version=f"switchboard {__version__}")
+    parser.add_argument("--port", type=int, help="gateway port (default: the port setting, 20128)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve.register(commands, common)
+    manage.register(commands, common)
+    config_cmd.register(commands, common)
+    logs_cmd.register(commands, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    try:
+        if handler is None:
+            return serve.run_default(args)
+        result: int = handler(args)
+        return result
+    except CliError as exc:
+        print(f"switchboard: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except (ConfigError, ConfigFileError, SecretStoreError, CatalogError) as exc:
+        print(f"switchboard: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+__all__ = ["build_parser", "main"]

@@ -1,0 +1,1 @@
+"""Configuration: declared settings, the import/export file format, persistence, snapshots."""

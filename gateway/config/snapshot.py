@@ -1,0 +1,146 @@
+"""The immutable view of the configuration that the request path reads.
+
+A configuration change writes the database, builds a new Snapshot off the event loop and
+swaps one reference: requests in flight keep the snapshot they started with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from gateway.config.repository import ComboRow, ConfigState, ConnectionRow
+from gateway.config.settings import SETTINGS_BY_NAME, coerce_setting, defaults
+from gateway.providers.catalog import Catalog, ProviderInfo
+from gateway.security.secrets import Secrets, SecretStoreError
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Typed settings; the field names are exactly the names in settings.SETTINGS."""
+
+    require_api_key: bool = True
+    host: str = "127.0.0.1"
+    port: int = 20128
+    max_body_mb: int = 32
+    upstream_connect_timeout_s: float = 10.0
+    upstream_read_timeout_s: float = 300.0
+    log_retention_days: int = 30
+
+    @classmethod
+    def from_stored(cls, stored: Mapping[str, object]) -> Settings:
+        values = defaults()
+        for name, value in stored.items():
+            if name in SETTINGS_BY_NAME:  # a setting from a newer version is kept, not used
+                values[name] = coerce_setting(name, value)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """One connection, resolved against the catalog, ready to send requests."""
+
+    connection_id: str
+    connection: str
+    provider: str
+    provider_name: str
+    alias: str
+    dialect: str
+    base_url: str
+    headers: Mapping[str, str]  # content type, provider defaults, auth
+    models: frozenset[str]  # catalog models plus the connection's own
+    priority: int
+    problem: str | None = None  # set when the connection cannot be used (e.g. secret unreadable)
+    default_model: str | None = None  # used by `connection test` when no model is given
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    revision: int
+    settings: Settings
+    key_names_by_hash: Mapping[str, str]
+    upstreams_by_prefix: Mapping[str, tuple[Upstream, ...]]
+    combos: Mapping[str, ComboRow]
+    providers_by_model: Mapping[str, tuple[str, ...]]  # bare model id -> aliases offering it
+    upstreams: tuple[Upstream, ...] = field(default=())
+
+    @classmethod
+    def empty(cls) -> Snapshot:
+        return cls(0, Settings(), _EMPTY, MappingProxyType({}), MappingProxyType({}),
+                   MappingProxyType({}))
+
+
+def provider_for(row_provider: str, dialect: str | None, catalog: Catalog) -> ProviderInfo | None:
+    """The catalog entry behind a connection: a catalog id, or "custom" plus a dialect."""
+    if row_provider == "custom":
+        return catalog.custom_template(dialect) if dialect else None  # type: ignore[arg-type]
+    return catalog.get(row_provider)
+
+
+def auth_headers(auth: str, api_key: str | None) -> dict[str, str]:
+    if not api_key or auth == "none":
+        return {}
+    if auth == "bearer":
+        return {"Authorization": f"Bearer {api_key}"}
+    return {auth: api_key}  # "x-api-key" and "x-goog-api-key" are header names
+
+
+def upstream_for(row: ConnectionRow, catalog: Catalog, secrets: Secrets) -> Upstream | None:
+    """The connection ready to use, or None when its provider left the catalog."""
+    info = provider_for(row.provider, row.dialect, catalog)
+    if info is None:
+        return None
+    problem = None
+    api_key = None
+    if row.secret_ref:
+        try:
+            api_key = secrets.get(row.secret_ref)
+        except SecretStoreError as exc:
+            problem = f"its API key cannot be read: {exc}"
+    headers = {"Content-Type": "application/json", **info.headers,
+               **auth_headers(info.auth, api_key)}
+    return Upstream(
+        connection_id=row.id, connection=row.name, provider=info.id,
+        provider_name=info.name, alias=(row.alias or info.alias) if info.custom else info.alias,
+        dialect=info.dialect, base_url=(row.base_url or info.base_url).rstrip("/"),
+        headers=MappingProxyType(headers),
+        models=frozenset(model.id for model in info.models) | frozenset(row.models),
+        priority=row.priority, problem=problem,
+        default_model=row.models[0] if row.models else (info.models[0].id if info.models else None),
+    )
+
+
+def build_snapshot(state: ConfigState, catalog: Catalog, secrets: Secrets) -> Snapshot:
+    """Blocking (reads secrets): call it off the event loop."""
+    settings = Settings.from_stored(state.settings)
+    upstreams = [u for row in state.connections if row.enabled
+                 if (u := upstream_for(row, catalog, secrets)) is not None]
+    upstreams.sort(key=lambda u: (u.priority, u.connection))
+
+    by_prefix: dict[str, list[Upstream]] = {}
+    providers_by_model: dict[str, list[str]] = {}
+    for upstream in upstreams:
+        info = catalog.get(upstream.provider)
+        prefixes = {upstream.alias}
+        if info is not None and not info.custom:
+            prefixes |= {info.id, *info.legacy_aliases}
+        for prefix in prefixes:
+            by_prefix.setdefault(prefix, []).append(upstream)
+        for model in upstream.models:
+            aliases = providers_by_model.setdefault(model, [])
+            if upstream.alias not in aliases:
+                aliases.append(upstream.alias)
+
+    keys = {row.key_hash: row.name for row in state.api_keys if row.revoked_at is None}
+    return Snapshot(
+        revision=state.revision,
+        settings=settings,
+        key_names_by_hash=MappingProxyType(keys),
+        upstreams_by_prefix=MappingProxyType({k: tuple(v) for k, v in by_prefix.items()}),
+        combos=MappingProxyType({c.name: c for c in state.combos if c.enabled}),
+        providers_by_model=MappingProxyType({k: tuple(v) for k, v in providers_by_model.items()}),
+        upstreams=tuple(upstreams),
+    )

@@ -1,0 +1,169 @@
+"""``switchboard config import`` and ``export``: the whole configuration as one file.
+
+Import is atomic: every entry is validated against the catalog, the current state and the
+rest of the file first; then secrets are stored and one transaction writes everything. Entries
+are matched by name: an existing connection, combo or key of the same name is replaced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import apsw
+
+from gateway.config import repository as repo
+from gateway.config.commands import (
+    ConfigError,
+    Context,
+    connection_row,
+    entry_from_row,
+    secret_name,
+    write_with_secrets,
+)
+from gateway.config.file_format import ConfigFile
+from gateway.config.settings import coerce_setting
+from gateway.config.validation import (
+    check_combos,
+    check_connection,
+    check_custom_aliases,
+    check_exposure,
+)
+from gateway.security.api_keys import display_prefix, generate_key, hash_key
+
+
+@dataclass
+class ImportReport:
+    settings: int = 0
+    connections: int = 0
+    combos: int = 0
+    api_keys: int = 0
+    generated_keys: list[tuple[str, str]] = field(default_factory=list)  # (name, plaintext)
+
+
+def import_config(ctx: Context, file: ConfigFile) -> ImportReport:
+    state = ctx.store.state()
+    problems: list[str] = []
+
+    settings: dict[str, Any] = {}
+    for name, value in file.settings.items():
+        try:
+            settings[name] = coerce_setting(name, value)
+        except ValueError as exc:
+            problems.append(str(exc))
+    merged = {**state.settings, **settings}
+    if exposure := check_exposure(str(merged.get("host", "127.0.0.1")),
+                                  bool(merged.get("require_api_key", True))):
+        problems.append(f"settings: {exposure}")
+
+    problems += _duplicates("connections", [c.name for c in file.connections])
+    problems += _duplicates("combos", [c.name for c in file.combos])
+    problems += _duplicates("api_keys", [k.name for k in file.api_keys])
+
+    existing_connections = {c.name: c for c in state.connections}
+    labelled = [(f"connections[{i}] ({c.name!r})", c) for i, c in enumerate(file.connections)]
+    for where, entry in labelled:
+        problems += check_connection(entry, ctx.catalog, where)
+    incoming_names = {c.name for c in file.connections}
+    kept = [(f"connection {c.name!r}", entry_from_row(c)) for c in state.connections
+            if c.name not in incoming_names]
+    problems += check_custom_aliases([*kept, *labelled])
+
+    aliases = {c.alias for c in state.connections if c.alias} | {
+        c.alias for c in file.connections if c.alias}
+    existing_combos = {c.name: c.targets for c in state.combos}
+    problems += check_combos([(f"combos[{i}] ({c.name!r})", c) for i, c in enumerate(file.combos)],
+                             ctx.catalog, aliases, existing_combos)
+
+    active_keys = {k.name: k for k in state.api_keys}
+    key_plan: list[tuple[str, str, bool]] = []  # (name, plaintext, generated)
+    for key_entry in file.api_keys:
+        if key_entry.key is not None:
+            key_plan.append((key_entry.name, key_entry.key, False))
+        elif key_entry.name not in active_keys:
+            key_plan.append((key_entry.name, generate_key(), True))
+    hashes = [hash_key(plain) for _, plain, _ in key_plan]
+    problems += _duplicates("api_keys[].key", hashes, show=False)
+    for (name, _, _), key_hash in zip(key_plan, hashes, strict=True):
+        owner = next((k.name for k in state.api_keys if k.key_hash == key_hash), None)
+        if owner is not None and owner != name:
+            problems.append(f"api_keys ({name!r}).key: that key is already registered "
+                            f"as {owner!r}")
+
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+    rows = [connection_row(entry, existing_connections.get(entry.name), None)
+            for entry in file.connections]
+    pending = [(secret_name(row.id), entry.api_key)
+               for row, entry in zip(rows, file.connections, strict=True) if entry.api_key]
+
+    def write(conn: apsw.Connection, refs: dict[str, str]) -> None:
+        for name, value in settings.items():
+            repo.write_setting(conn, name, value)
+        for row, entry in zip(rows, file.connections, strict=True):
+            old = existing_connections.get(entry.name)
+            ref = refs.get(secret_name(row.id)) or (old.secret_ref if old else None)
+            repo.upsert_connection(conn, connection_row(entry, old, ref))
+        for combo in file.combos:
+            repo.upsert_combo(conn, repo.ComboRow(combo.name, combo.strategy,
+                                                  tuple(combo.targets), combo.enabled))
+        for (name, plaintext, _), key_hash in zip(key_plan, hashes, strict=True):
+            owner = repo.find_api_key_by_hash(conn, key_hash)
+            if owner is not None and owner.revoked_at is None and owner.name == name:
+                continue  # importing the same key again changes nothing
+            repo.revoke_api_key(conn, name)
+            repo.insert_api_key(conn, name, key_hash, display_prefix(plaintext))
+
+    write_with_secrets(ctx, [(n, v) for n, v in pending if v], write)
+    for entry in file.connections:
+        old = existing_connections.get(entry.name)
+        if old and old.secret_ref and entry.api_key:
+            ctx.secrets.delete(old.secret_ref)  # replaced by the imported key
+
+    return ImportReport(
+        settings=len(settings), connections=len(file.connections), combos=len(file.combos),
+        api_keys=len(key_plan),
+        generated_keys=[(name, plain) for name, plain, generated in key_plan if generated],
+    )
+
+
+def export_config(ctx: Context, *, with_secrets: bool = False) -> dict[str, Any]:
+    """The configuration in the import format. Client API keys are exported by name only:
+    only their hashes exist. Connection API keys are included only with ``with_secrets``."""
+    state = ctx.store.state()
+    connections = []
+    for row in state.connections:
+        item: dict[str, Any] = {"name": row.name, "provider": row.provider}
+        if row.dialect:
+            item["dialect"] = row.dialect
+        if row.alias:
+            item["alias"] = row.alias
+        if row.base_url:
+            item["base_url"] = row.base_url
+        if with_secrets and row.secret_ref:
+            item["api_key"] = ctx.secrets.get(row.secret_ref)
+        item["priority"] = row.priority
+        item["enabled"] = row.enabled
+        if row.models:
+            item["models"] = list(row.models)
+        connections.append(item)
+    return {
+        "settings": dict(sorted(state.settings.items())),
+        "api_keys": [{"name": key.name} for key in state.api_keys],
+        "connections": connections,
+        "combos": [{"name": c.name, "strategy": c.strategy, "targets": list(c.targets),
+                    "enabled": c.enabled} for c in state.combos],
+    }
+
+
+def _duplicates(section: str, names: list[str], *, show: bool = True) -> list[str]:
+    seen: set[str] = set()
+    problems = []
+    for name in names:
+        if name in seen:
+            label = f" {name!r}" if show else ""
+            problems.append(f"{section}: duplicate entry{label}")
+        seen.add(name)
+    return problems
+

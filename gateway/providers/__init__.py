@@ -1,0 +1,1 @@
+"""Upstream providers: the declarative catalog (resources/providers.toml) and its schema."""

@@ -1,0 +1,352 @@
+"""The provider catalog: declarative provider entries, validated against a schema when loaded.
+
+The data lives in ``resources/providers.toml`` (see the comments there). This module defines the
+schema (pydantic models), the cross-entry rules (unique ids and aliases, one custom template per
+dialect) and the loader. Importing it reads nothing; :func:`default_catalog` loads on first use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Final, Literal, get_args
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+Dialect = Literal["openai", "anthropic", "gemini", "responses"]
+AuthKind = Literal["bearer", "x-api-key", "x-goog-api-key", "none"]
+Tier = Literal["subscription", "api-key", "cheap", "free", "local"]
+
+DIALECTS: Final[tuple[Dialect, ...]] = get_args(Dialect)
+RESOURCES_ENV: Final = "SWITCHBOARD_RESOURCES"
+CATALOG_FILE: Final = "providers.toml"
+
+_NAME_RE: Final = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+_DATE_RE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Credentials come from the keyring, never from the catalog.
+_SECRET_HEADERS: Final = frozenset(
+    {"authorization", "proxy-authorization", "x-api-key", "x-goog-api-key", "cookie"}
+)
+
+
+class CatalogError(Exception):
+    """The provider catalog could not be read or is invalid; the message names entry and field."""
+
+
+class ModelPrice(BaseModel):
+    """Public price of a model in USD per 1M tokens."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input: float = Field(ge=0, strict=True, allow_inf_nan=False)
+    output: float = Field(ge=0, strict=True, allow_inf_nan=False)
+    cache_read: float | None = Field(default=None, ge=0, strict=True, allow_inf_nan=False)
+    cache_write: float | None = Field(default=None, ge=0, strict=True, allow_inf_nan=False)
+
+
+class ModelInfo(BaseModel):
+    """One model a provider serves."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1)
+    context_window: int = Field(gt=0, strict=True)
+    max_output: int | None = Field(default=None, gt=0, strict=True)
+    price: ModelPrice | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _no_whitespace(cls, value: str) -> str:
+        if value != value.strip() or any(ch.isspace() for ch in value):
+            raise ValueError("a model id must not contain whitespace")
+        return value
+
+    @model_validator(mode="after")
+    def _output_fits(self) -> ModelInfo:
+        if self.max_output is not None and self.max_output > self.context_window:
+            raise ValueError(
+                f"max_output ({self.max_output}) exceeds context_window ({self.context_window})"
+            )
+        return self
+
+
+class ProviderInfo(BaseModel):
+    """One upstream provider (or, with ``custom``, the template for user-defined ones)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    name: str = Field(min_length=1)
+    alias: str
+    legacy_aliases: tuple[str, ...] = ()
+    dialect: Dialect
+    base_url: str
+    auth: AuthKind
+    headers: dict[str, str] = Field(default_factory=dict)
+    tier: Tier
+    custom: bool = Field(default=False, strict=True)
+    key_required: bool = Field(default=True, strict=True)
+    docs_url: str | None = None
+    models: tuple[ModelInfo, ...] = ()
+
+    @field_validator("id", "alias")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        if not _NAME_RE.fullmatch(value):
+            raise ValueError(f"{value!r} must be lowercase letters, digits and inner hyphens")
+        return value
+
+    @field_validator("legacy_aliases")
+    @classmethod
+    def _check_legacy(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for alias in value:
+            cls._check_name(alias)
+        if len(set(value)) != len(value):
+            raise ValueError("an alias is listed twice")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        if value == "":
+            return value  # allowed for custom templates only; checked in _check_entry
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"{value!r} must be an absolute http:// or https:// URL")
+        if value.endswith("/"):
+            raise ValueError(f"{value!r} must not end with '/' (the executor appends the path)")
+        if parts.query or parts.fragment or any(ch.isspace() for ch in value):
+            raise ValueError(f"{value!r} must not carry a query, fragment or whitespace")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _check_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for header in value:
+            if not header.strip():
+                raise ValueError("a header name is empty")
+            if header.lower() in _SECRET_HEADERS:
+                raise ValueError(f"{header!r} carries credentials; keys belong in the keyring")
+        return value
+
+    @model_validator(mode="after")
+    def _check_entry(self) -> ProviderInfo:
+        if self.base_url == "" and not self.custom:
+            raise ValueError("field 'base_url': required unless the entry is a custom template")
+        if self.auth == "none" and self.key_required:
+            raise ValueError("field 'key_required': must be false when auth is 'none'")
+        if own := {self.id, self.alias} & set(self.legacy_aliases):
+            raise ValueError(f"field 'legacy_aliases': {sorted(own)} repeat the own id or alias")
+        seen: set[str] = set()
+        for model in self.models:
+            if model.id in seen:
+                raise ValueError(f"field 'models': model id {model.id!r} is listed twice")
+            seen.add(model.id)
+        return self
+
+    def find_model(self, model_id: str) -> ModelInfo | None:
+        """The catalog entry for ``model_id``, if listed."""
+        return next((m for m in self.models if m.id == model_id), None)
+
+    def price_for(self, model_id: str) -> ModelPrice | None:
+        """The price of ``model_id``: zero for local servers, None when no public price is known."""
+        if self.tier == "local":
+            return FREE
+        model = self.find_model(model_id)
+        return model.price if model is not None else None
+
+
+FREE: Final = ModelPrice(input=0.0, output=0.0, cache_read=0.0, cache_write=0.0)
+
+
+def _label(index: int, provider_id: object) -> str:
+    if isinstance(provider_id, str) and provider_id:
+        return f"providers[{index}] (id {provider_id!r})"
+    return f"providers[{index}]"
+
+
+class Catalog:
+    """The validated set of providers, indexed by id and by every model prefix."""
+
+    __slots__ = ("_by_id", "_by_name", "_prices_as_of", "_providers", "_templates")
+
+    def __init__(self, providers: Iterable[ProviderInfo], prices_as_of: str) -> None:
+        self._providers = tuple(providers)
+        self._prices_as_of = _check_date(prices_as_of)
+        self._by_id: dict[str, ProviderInfo] = {}
+        self._by_name: dict[str, ProviderInfo] = {}
+        self._templates: dict[str, ProviderInfo] = {}
+        problems: list[str] = []
+        first_index: dict[str, int] = {}  # provider id -> index of its entry
+        owners: dict[str, tuple[int, str]] = {}  # id/alias/legacy alias -> (index, field)
+        template_index: dict[str, int] = {}  # dialect -> index of its custom template
+        for index, info in enumerate(self._providers):
+            label = _label(index, info.id)
+            if info.id in first_index:
+                problems.append(
+                    f"{label}: field 'id': {info.id!r} is already the id of "
+                    f"providers[{first_index[info.id]}]"
+                )
+                continue
+            first_index[info.id] = index
+            self._by_id[info.id] = info
+            names = [(info.id, "id"), (info.alias, "alias")]
+            names += [(alias, "legacy_aliases") for alias in info.legacy_aliases]
+            for name, field in names:
+                owner = owners.setdefault(name, (index, field))
+                if owner[0] != index:
+                    other = _label(owner[0], self._providers[owner[0]].id)
+                    problems.append(
+                        f"{label}: field '{field}': {name!r} is already used by "
+                        f"{other} as its {owner[1]}"
+                    )
+                else:
+                    self._by_name[name] = info
+            if not info.custom:
+                continue
+            if info.dialect in template_index:
+                first = template_index[info.dialect]
+                problems.append(
+                    f"{label}: field 'custom': a second custom template for dialect "
+                    f"{info.dialect!r} after {_label(first, self._providers[first].id)}"
+                    f"; keep one"
+                )
+            else:
+                template_index[info.dialect] = index
+                self._templates[info.dialect] = info
+        for dialect in DIALECTS:
+            if dialect not in self._templates:
+                problems.append(
+                    f"no custom template for dialect {dialect!r}: add an entry with "
+                    f"custom = true and dialect = {dialect!r}"
+                )
+        if problems:
+            raise CatalogError("\n".join(problems))
+
+    @property
+    def providers(self) -> tuple[ProviderInfo, ...]:
+        return self._providers
+
+    @property
+    def prices_as_of(self) -> str:
+        """ISO date the prices were read from the providers' public pages."""
+        return self._prices_as_of
+
+    def get(self, provider_id: str) -> ProviderInfo | None:
+        """The provider with this id."""
+        return self._by_id.get(provider_id)
+
+    def by_alias(self, alias: str) -> ProviderInfo | None:
+        """The provider a model prefix names: its alias, a legacy alias or its id."""
+        return self._by_name.get(alias.lower())
+
+    def custom_template(self, dialect: Dialect) -> ProviderInfo:
+        """The template for user-defined providers that speak ``dialect``."""
+        try:
+            return self._templates[dialect]
+        except KeyError:
+            raise ValueError(f"unknown dialect {dialect!r}; expected one of {DIALECTS}") from None
+
+
+def _check_date(value: object) -> str:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, str) and _DATE_RE.fullmatch(value):
+        try:
+            return dt.date.fromisoformat(value).isoformat()
+        except ValueError:
+            pass
+    raise CatalogError(f'prices_as_of: expected an ISO date like "2026-11-17", got {value!r}')
+
+
+def _describe(exc: ValidationError) -> str:
+    """Pydantic errors as 'field <path>: <what is wrong>' phrases."""
+    parts: list[str] = []
+    for error in exc.errors(include_url=False):
+        path = ""
+        for item in error["loc"]:
+            path += f"[{item}]" if isinstance(item, int) else (f".{item}" if path else str(item))
+        if error["type"] == "extra_forbidden":
+            message = "unknown key (not part of the catalog schema)"
+        elif error["type"] == "value_error":
+            message = str(error.get("ctx", {}).get("error", error["msg"]))
+        else:
+            message = error["msg"]
+            given = error.get("input")
+            if isinstance(given, str | int | float | bool):
+                message += f" (got {given!r})"
+        parts.append(f"field '{path}': {message}" if path else message)
+    return "; ".join(parts)
+
+
+def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog:
+    """Validate parsed catalog data (the TOML document as a dict) into a :class:`Catalog`."""
+    if unknown := sorted(set(data) - {"prices_as_of", "providers"}):
+        raise CatalogError(
+            f"{source}: unknown top-level key(s) {unknown}; expected "
+            f"'prices_as_of' and [[providers]] tables"
+        )
+    raw_providers = data.get("providers")
+    if not isinstance(raw_providers, list) or not raw_providers:
+        raise CatalogError(f"{source}: no [[providers]] tables")
+    try:
+        prices_as_of = _check_date(data.get("prices_as_of"))
+    except CatalogError as exc:
+        raise CatalogError(f"{source}: {exc}") from None
+    providers: list[ProviderInfo] = []
+    problems: list[str] = []
+    for index, raw in enumerate(raw_providers):
+        if not isinstance(raw, dict):
+            problems.append(f"{_label(index, None)}: expected a [[providers]] table")
+            continue
+        try:
+            providers.append(ProviderInfo.model_validate(raw))
+        except ValidationError as exc:
+            problems.append(f"{_label(index, raw.get('id'))}: {_describe(exc)}")
+    if problems:
+        raise CatalogError("\n".join(f"{source}: {line}" for line in problems))
+    try:
+        return Catalog(providers, prices_as_of)
+    except CatalogError as exc:
+        lines = str(exc).splitlines()
+        raise CatalogError("\n".join(f"{source}: {line}" for line in lines)) from None
+
+
+def default_catalog_path() -> Path:
+    """The shipped resources/providers.toml, or the one in the SWITCHBOARD_RESOURCES folder."""
+    override = os.environ.get(RESOURCES_ENV, "").strip()
+    if override:
+        return Path(override).expanduser() / CATALOG_FILE
+    return Path(__file__).resolve().parents[2] / "resources" / CATALOG_FILE
+
+
+def load_catalog(path: Path | None = None) -> Catalog:
+    """Read and validate the provider catalog (a TOML file, or a folder holding providers.toml)."""
+    source = default_catalog_path() if path is None else Path(path)
+    if source.is_dir():
+        source = source / CATALOG_FILE
+    try:
+        with source.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise CatalogError(
+            f"{source}: provider catalog not found; reinstall Switchboard or point "
+            f"{RESOURCES_ENV} at the folder holding {CATALOG_FILE}"
+        ) from None
+    except OSError as exc:
+        raise CatalogError(f"{source}: cannot read the provider catalog: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"{source}: not valid TOML: {exc}") from None
+    return parse_catalog(data, source=str(source))
+
+
+@functools.cache
+def default_catalog() -> Catalog:
+    """The shipped catalog, loaded on first use and then shared."""
+    return load_catalog()

@@ -1,0 +1,1 @@
+"""Routing: which upstream serves a request (model resolution, combos, fallback order)."""

@@ -1,0 +1,1 @@
+"""Security: client API keys and secrets (API keys, OAuth tokens) kept out of the database."""

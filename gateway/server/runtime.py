@@ -1,0 +1,24 @@
+"""What every request handler shares: the current snapshot, the HTTP pool, the request log."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import aiohttp
+from aiohttp import web
+
+from gateway.config.snapshot import Snapshot
+from gateway.observe.request_log import RequestLog
+
+
+@dataclass
+class Runtime:
+    snapshot: Snapshot  # replaced whole on every configuration change, never mutated
+    http: aiohttp.ClientSession
+    log: RequestLog
+    started_at: float = field(default_factory=time.time)
+    models_cache: tuple[int, bytes] | None = None  # (snapshot revision, /v1/models body)
+
+
+RUNTIME = web.AppKey("runtime", Runtime)

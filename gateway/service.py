@@ -1,0 +1,227 @@
+"""GatewayService: the one facade through which the CLI and the desktop app run the gateway.
+
+``start()`` opens the stores, builds the configuration snapshot and serves HTTP on the
+running asyncio loop; ``stop()`` drains in-flight requests (up to ``shutdown_timeout``) and
+closes everything. Configuration changes made by anyone (this process or the CLI in another)
+bump a revision in the database; the service polls it and swaps in a new snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+from aiohttp import web
+
+from gateway.config import commands
+from gateway.config.snapshot import Snapshot, build_snapshot
+from gateway.config.store import ConfigStore
+from gateway.config.validation import check_exposure
+from gateway.observe.request_log import RequestLog
+from gateway.providers.catalog import Catalog, default_catalog
+from gateway.providers.upstream import create_session
+from gateway.security.secrets import Secrets, open_secrets
+from gateway.server.app import create_app
+from gateway.server.runtime import Runtime
+from gateway.store.db import LOGS_DB_NAME
+from gateway.store.schema import LOGS_MIGRATIONS
+from gateway.store.writer import DbWriter
+
+P = ParamSpec("P")
+T = TypeVar("T")
+log = logging.getLogger("switchboard.service")
+
+DEFAULT_KEY_NAME = "default"
+
+
+class ServiceError(RuntimeError):
+    """The gateway cannot start; the message says why and what to do."""
+
+
+class PortInUseError(ServiceError):
+    pass
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something the desktop app may want to show. ``kind``: started, stopped, reloaded."""
+
+    kind: str
+    detail: str = ""
+
+
+class GatewayService:
+    def __init__(self, data_dir: Path, *, host: str | None = None, port: int | None = None,
+                 catalog: Catalog | None = None, secrets: Secrets | None = None,
+                 reload_interval: float = 1.0, shutdown_timeout: float = 10.0) -> None:
+        self.data_dir = data_dir
+        self._host_override = host
+        self._port_override = port
+        self._catalog = catalog
+        self._secrets = secrets
+        self._reload_interval = reload_interval
+        self._shutdown_timeout = shutdown_timeout
+        self._listeners: list[Callable[[Event], None]] = []
+        self._config: ConfigStore | None = None
+        self._logs: DbWriter | None = None
+        self._runtime: Runtime | None = None
+        self._runner: web.AppRunner | None = None
+        self._reload_task: asyncio.Task[None] | None = None
+        self.host = host or "127.0.0.1"
+        self.port = port or 0
+        self.created_key: str | None = None  # plaintext of a key made at first start, shown once
+
+    # lifecycle ------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._runner is not None
+
+    @property
+    def endpoint(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def context(self) -> commands.Context:
+        if self._config is None:
+            raise RuntimeError("the service is not started")
+        return commands.Context(self._config, self.catalog, self.secrets)
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            self._catalog = default_catalog()
+        return self._catalog
+
+    @property
+    def secrets(self) -> Secrets:
+        if self._secrets is None:
+            self._secrets = open_secrets(self.data_dir)
+        return self._secrets
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._runtime.snapshot if self._runtime else Snapshot.empty()
+
+    async def start(self) -> None:
+        if self.running:
+            return
+        try:
+            await self._open_stores()
+            snapshot = await asyncio.to_thread(self._build_snapshot)
+            self.host = self._host_override or snapshot.settings.host
+            self.port = self._port_override if self._port_override is not None \
+                else snapshot.settings.port
+            if problem := check_exposure(self.host, snapshot.settings.require_api_key):
+                raise ServiceError(f"Refusing to start: {problem}.")
+            if snapshot.settings.require_api_key and not snapshot.key_names_by_hash:
+                _, self.created_key = await self.call(commands.create_key, self.context,
+                                                      DEFAULT_KEY_NAME)
+                snapshot = await asyncio.to_thread(self._build_snapshot)
+            assert self._logs is not None
+            self._runtime = Runtime(snapshot, create_session(), RequestLog(self._logs))
+            await self._serve(self._runtime)
+        except BaseException:
+            await self.stop()
+            raise
+        self._reload_task = asyncio.create_task(self._watch_revision(), name="config-watch")
+        self._emit(Event("started", self.endpoint))
+
+    async def stop(self) -> None:
+        if self._reload_task is not None:
+            self._reload_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reload_task
+            self._reload_task = None
+        was_running = self._runner is not None
+        if self._runner is not None:
+            await self._runner.cleanup()  # waits for in-flight requests, then closes
+            self._runner = None
+        if self._runtime is not None:
+            await self._runtime.http.close()
+            self._runtime = None
+        for closer in (self._logs, self._config):
+            if closer is not None:
+                await asyncio.to_thread(closer.close)
+        self._logs = self._config = None
+        if was_running:
+            self._emit(Event("stopped"))
+
+    async def _open_stores(self) -> None:
+        self._config = ConfigStore(self.data_dir)
+        await asyncio.to_thread(self._config.open)
+        self._logs = DbWriter(self.data_dir / LOGS_DB_NAME, LOGS_MIGRATIONS, name="logs-writer")
+        self._logs.start()
+
+    async def _serve(self, runtime: Runtime) -> None:
+        self._runner = web.AppRunner(create_app(runtime), access_log=None,
+                                     shutdown_timeout=self._shutdown_timeout)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
+        try:
+            await site.start()
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
+                raise PortInUseError(
+                    f"Port {self.port} on {self.host} is already in use (is Switchboard already "
+                    f"running?). Choose another with --port PORT.") from None
+            raise ServiceError(f"Cannot listen on {self.host}:{self.port}: {exc.strerror}.") \
+                from None
+        if self.port == 0:  # an ephemeral port (tests): report the real one
+            server = site._server
+            sockets = getattr(server, "sockets", None) or []
+            self.port = sockets[0].getsockname()[1]
+
+    # configuration --------------------------------------------------------------------------
+
+    def _build_snapshot(self) -> Snapshot:
+        assert self._config is not None
+        return build_snapshot(self._config.state(), self.catalog, self.secrets)
+
+    async def reload(self) -> Snapshot:
+        """Rebuild the snapshot from the database now and swap it in."""
+        snapshot = await asyncio.to_thread(self._build_snapshot)
+        if self._runtime is not None:
+            self._runtime.snapshot = snapshot
+        self._emit(Event("reloaded", str(snapshot.revision)))
+        return snapshot
+
+    async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a blocking configuration command off the loop, then reload if it changed."""
+        result = await asyncio.to_thread(fn, *args, **kwargs)
+        if self._runtime is not None:
+            await self.reload()
+        return result
+
+    async def _watch_revision(self) -> None:
+        assert self._config is not None
+        config = self._config
+        while True:
+            await asyncio.sleep(self._reload_interval)
+            try:
+                revision = await asyncio.to_thread(config.revision)
+                if self._runtime is not None and revision != self._runtime.snapshot.revision:
+                    await self.reload()
+            except Exception:
+                log.exception("configuration reload failed; keeping the current snapshot")
+
+    # events ---------------------------------------------------------------------------------
+
+    def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]:
+        """Call ``listener`` (on the gateway's loop) for every event; returns unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _emit(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("event listener failed")
