@@ -158,7 +158,7 @@ class GatewayService:
         self._config = ConfigStore(self.data_dir)
         await asyncio.to_thread(self._config.open)
         self._logs = DbWriter(self.data_dir / LOGS_DB_NAME, LOGS_MIGRATIONS, name="logs-writer")
-        self._logs.start()
+        await asyncio.to_thread(self._logs.start)  # may migrate (and back up) a large file
 
     async def _serve(self, runtime: Runtime) -> None:
         self._runner = web.AppRunner(create_app(runtime), access_log=None,
@@ -211,6 +211,11 @@ class GatewayService:
                     await self.reload()
             except Exception:
                 log.exception("configuration reload failed; keeping the current snapshot")
+
+    async def flush_logs(self) -> None:
+        """Wait until every request logged so far is in logs.db."""
+        if self._logs is not None:
+            await self._logs.aflush()
 
     # events ---------------------------------------------------------------------------------
 

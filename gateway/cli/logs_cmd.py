@@ -31,7 +31,7 @@ def show_logs(args: argparse.Namespace) -> int:
     try:
         rows = recent_rows(conn, limit=max(args.tail, 0))
         emit = _print_json_line if args.json else _print_line
-        if not rows and not args.follow and not args.json:
+        if not rows and not args.follow and not args.json and _last_id(conn) == 0:
             print(f"No requests logged yet ({data_dir / LOGS_DB_NAME}).")
         for row in rows:
             emit(row)

@@ -8,6 +8,8 @@ transaction that also bumps the configuration revision; on failure nothing is le
 from __future__ import annotations
 
 from collections.abc import Callable
+import dataclasses
+import secrets
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -42,7 +44,9 @@ class Context:
 
 
 def secret_name(connection_id: str) -> str:
-    return f"connection/{connection_id}/api_key"
+    """A new name for every stored value: replacing a key never overwrites the old one, so a
+    failed change can be undone and a successful one deletes the old value afterwards."""
+    return f"connection/{connection_id}/api_key-{secrets.token_hex(4)}"
 
 
 def write_with_secrets(ctx: Context, new_secrets: list[tuple[str, str]],
@@ -92,9 +96,7 @@ def add_connection(ctx: Context, entry: ConnectionEntry, *, replace: bool = Fals
     pending = [(secret_name(row.id), entry.api_key)] if entry.api_key else []
 
     def write(conn: apsw.Connection, refs: dict[str, str]) -> repo.ConnectionRow:
-        final = row
-        if pending:
-            final = connection_row(entry, existing, refs[pending[0][0]])
+        final = dataclasses.replace(row, secret_ref=refs[pending[0][0]]) if pending else row
         repo.upsert_connection(conn, final)
         return final
 

@@ -69,7 +69,7 @@ class ConnectionEntry(_Strict):
 class ComboEntry(_Strict):
     name: Name
     strategy: Strategy = "priority"
-    targets: list[Annotated[str, Field(min_length=3)]] = Field(min_length=1)
+    targets: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
     enabled: bool = True
 
     @field_validator("targets")

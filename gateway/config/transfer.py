@@ -7,7 +7,7 @@ are matched by name: an existing connection, combo or key of the same name is re
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import apsw
@@ -95,7 +95,8 @@ def import_config(ctx: Context, file: ConfigFile) -> ImportReport:
 
     rows = [connection_row(entry, existing_connections.get(entry.name), None)
             for entry in file.connections]
-    pending = [(secret_name(row.id), entry.api_key)
+    names = {row.id: secret_name(row.id) for row in rows}
+    pending = [(names[row.id], entry.api_key)
                for row, entry in zip(rows, file.connections, strict=True) if entry.api_key]
 
     def write(conn: apsw.Connection, refs: dict[str, str]) -> None:
@@ -103,8 +104,8 @@ def import_config(ctx: Context, file: ConfigFile) -> ImportReport:
             repo.write_setting(conn, name, value)
         for row, entry in zip(rows, file.connections, strict=True):
             old = existing_connections.get(entry.name)
-            ref = refs.get(secret_name(row.id)) or (old.secret_ref if old else None)
-            repo.upsert_connection(conn, connection_row(entry, old, ref))
+            ref = refs.get(names[row.id]) or (old.secret_ref if old else None)
+            repo.upsert_connection(conn, replace(row, secret_ref=ref))
         for combo in file.combos:
             repo.upsert_combo(conn, repo.ComboRow(combo.name, combo.strategy,
                                                   tuple(combo.targets), combo.enabled))
@@ -115,7 +116,7 @@ def import_config(ctx: Context, file: ConfigFile) -> ImportReport:
             repo.revoke_api_key(conn, name)
             repo.insert_api_key(conn, name, key_hash, display_prefix(plaintext))
 
-    write_with_secrets(ctx, [(n, v) for n, v in pending if v], write)
+    write_with_secrets(ctx, pending, write)
     for entry in file.connections:
         old = existing_connections.get(entry.name)
         if old and old.secret_ref and entry.api_key:

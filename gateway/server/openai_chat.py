@@ -8,6 +8,7 @@ nothing has been sent to the client yet.
 
 from __future__ import annotations
 
+import io
 import time
 from typing import Any
 
@@ -33,6 +34,7 @@ from gateway.server.runtime import RUNTIME, Runtime
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 CLIENT_DIALECT = "openai"
+_LARGE_BODY = 1 << 20
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
@@ -82,7 +84,7 @@ async def _forward(request: web.Request, runtime: Runtime, targets: list[Target]
         try:
             response = await runtime.http.post(
                 endpoint_url(upstream, target.model, stream=entry.stream),
-                data=orjson.dumps(payload), headers=upstream.headers, timeout=timeout)
+                data=request_body(payload), headers=upstream.headers, timeout=timeout)
         except UPSTREAM_EXCEPTIONS as exc:
             status, reason = describe_failure(exc)
             failure = GatewayError(
@@ -106,6 +108,12 @@ async def _forward(request: web.Request, runtime: Runtime, targets: list[Target]
             response.release()
     assert failure is not None
     raise failure
+
+
+def request_body(payload: dict[str, Any]) -> bytes | io.BytesIO:
+    data = orjson.dumps(payload)
+    # aiohttp warns that large raw bytes may block the loop; a BytesIO is written in chunks.
+    return data if len(data) <= _LARGE_BODY else io.BytesIO(data)
 
 
 def _no_usable_target(targets: list[Target], model: str) -> GatewayError:

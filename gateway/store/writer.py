@@ -313,6 +313,9 @@ class DbWriter:
         try:
             self._loop(conn)
         finally:
+            with self._lock:
+                self._closed = True  # also if the loop died: no submit may wait forever
+            _live_writers.discard(self)
             # Only rows that raced with close() can be left here.
             self._abandon_queue(RuntimeError("writer is closed"))
             try:

@@ -41,7 +41,8 @@ Behaviour is chosen by the request's ``model``:
     the first fragment of each call has ``index``, ``id``, ``type`` "function",
     ``function.name`` and ``function.arguments`` ""; later fragments have only ``index``
     and a piece of ``function.arguments`` (at least 3 pieces per call).
-    ``finish_reason`` is ``"tool_calls"``; ``completion_tokens`` = number of argument pieces.
+    ``finish_reason`` is ``"tool_calls"``; ``completion_tokens`` = number of argument pieces;
+    ``max_tokens`` is not applied.
 ``fake-error-<status>`` (400..599, e.g. ``fake-error-429``)
     That status with an OpenAI-shaped error body ``{"error": {"message", "type", "param",
     "code"}}``: 400 ``invalid_request_error``; 401 ``invalid_request_error`` /
@@ -758,7 +759,7 @@ def _fake_error(status: int, model: str) -> web.Response:
 def create_app(state: FakeState) -> web.Application:
     """The aiohttp application of a fake upstream backed by ``state``."""
     handlers = _Handlers(state)
-    app = web.Application()
+    app = web.Application(client_max_size=64 * 1024 * 1024)  # real upstreams take big contexts
     app[STATE_KEY] = state
     app.router.add_post("/v1/chat/completions", handlers.chat_completions)
     app.router.add_get("/v1/models", handlers.list_models)

@@ -219,7 +219,7 @@ async def test_run_does_not_block_the_loop(writer: DbWriter) -> None:
 
     def slow(conn: apsw.Connection) -> int:
         time.sleep(0.3)  # a slow write keeps the writer thread busy, not the loop
-        return int(conn.execute("SELECT 41 + 1").fetchall()[0][0])
+        return int(query(conn, "SELECT 41 + 1")[0][0])
 
     task = asyncio.create_task(ticker())
     result = await writer.run(slow)
