@@ -12,8 +12,9 @@ APP_NAME = "Switchboard"
 DATA_DIR_ENV = "SWITCHBOARD_DATA_DIR"
 
 
-def resolve_data_dir(explicit: str | os.PathLike[str] | None = None,
-                     env: Mapping[str, str] | None = None) -> Path:
+def resolve_data_dir(
+    explicit: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> Path:
     """The data folder: ``--data-dir`` beats ``SWITCHBOARD_DATA_DIR`` beats the OS default."""
     env = os.environ if env is None else env
     if explicit:

@@ -57,9 +57,17 @@ class Event:
 
 
 class GatewayService:
-    def __init__(self, data_dir: Path, *, host: str | None = None, port: int | None = None,
-                 catalog: Catalog | None = None, secrets: Secrets | None = None,
-                 reload_interval: float = 1.0, shutdown_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        catalog: Catalog | None = None,
+        secrets: Secrets | None = None,
+        reload_interval: float = 1.0,
+        shutdown_timeout: float = 10.0,
+    ) -> None:
         self.data_dir = data_dir
         self._host_override = host
         self._port_override = port
@@ -117,13 +125,15 @@ class GatewayService:
             await self._open_stores()
             snapshot = await asyncio.to_thread(self._build_snapshot)
             self.host = self._host_override or snapshot.settings.host
-            self.port = self._port_override if self._port_override is not None \
-                else snapshot.settings.port
+            self.port = (
+                self._port_override if self._port_override is not None else snapshot.settings.port
+            )
             if problem := check_exposure(self.host, snapshot.settings.require_api_key):
                 raise ServiceError(f"Refusing to start: {problem}.")
             if snapshot.settings.require_api_key and not snapshot.key_names_by_hash:
-                _, self.created_key = await self.call(commands.create_key, self.context,
-                                                      DEFAULT_KEY_NAME)
+                _, self.created_key = await self.call(
+                    commands.create_key, self.context, DEFAULT_KEY_NAME
+                )
                 snapshot = await asyncio.to_thread(self._build_snapshot)
             assert self._logs is not None
             self._runtime = Runtime(snapshot, create_session(), RequestLog(self._logs))
@@ -161,8 +171,9 @@ class GatewayService:
         await asyncio.to_thread(self._logs.start)  # may migrate (and back up) a large file
 
     async def _serve(self, runtime: Runtime) -> None:
-        self._runner = web.AppRunner(create_app(runtime), access_log=None,
-                                     shutdown_timeout=self._shutdown_timeout)
+        self._runner = web.AppRunner(
+            create_app(runtime), access_log=None, shutdown_timeout=self._shutdown_timeout
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
         try:
@@ -171,9 +182,11 @@ class GatewayService:
             if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
                 raise PortInUseError(
                     f"Port {self.port} on {self.host} is already in use (is Switchboard already "
-                    f"running?). Choose another with --port PORT.") from None
-            raise ServiceError(f"Cannot listen on {self.host}:{self.port}: {exc.strerror}.") \
-                from None
+                    f"running?). Choose another with --port PORT."
+                ) from None
+            raise ServiceError(
+                f"Cannot listen on {self.host}:{self.port}: {exc.strerror}."
+            ) from None
         if self.port == 0:  # an ephemeral port (tests): report the real one
             server = site._server
             sockets = getattr(server, "sockets", None) or []

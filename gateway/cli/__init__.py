@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from gateway import __version__
 from gateway.cli import config_cmd, logs_cmd, manage, serve
-from gateway.cli.common import CliError, common_options
+from gateway.cli.common import CliError, common_options, port_number
 from gateway.config.commands import ConfigError
 from gateway.config.file_format import ConfigFileError
 from gateway.providers.catalog import CatalogError
@@ -18,10 +18,14 @@ from gateway.security.secrets import SecretStoreError
 def build_parser() -> argparse.ArgumentParser:
     common = common_options()
     parser = argparse.ArgumentParser(
-        prog="switchboard", parents=[common],
-        description="Switchboard: a local AI API gateway. With no command, starts Switchboard.")
+        prog="switchboard",
+        parents=[common],
+        description="Switchboard: a local AI API gateway. With no command, starts Switchboard.",
+    )
     parser.add_argument("--version", action="version", version=f"switchboard {__version__}")
-    parser.add_argument("--port", type=int, help="gateway port (default: the port setting, 20128)")
+    parser.add_argument(
+        "--port", type=port_number, help="gateway port (default: the port setting, 20128)"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve.register(commands, common)
     manage.register(commands, common)

@@ -27,10 +27,26 @@ class CliError(Exception):
 
 def common_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS,
-                        help="data folder (default: $SWITCHBOARD_DATA_DIR or the OS user-data "
-                             "folder)")
+    parent.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="data folder (default: $SWITCHBOARD_DATA_DIR or the OS user-data folder)",
+    )
     return parent
+
+
+def port_number(text: str) -> int:
+    """``--port``: 1-65535, or 0 for any free port (the real one is printed)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"{port} is not a port (use 1-65535, or 0 for any free one)"
+        )
+    return port
 
 
 def data_dir_of(args: argparse.Namespace) -> Any:

@@ -16,11 +16,16 @@ from gateway.store.db import LOGS_DB_NAME, open_logs_db
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
-    parser = commands.add_parser("logs", parents=[common], help="show the request log",
-                                 description="Show the newest requests, oldest first.")
+    parser = commands.add_parser(
+        "logs",
+        parents=[common],
+        help="show the request log",
+        description="Show the newest requests, oldest first.",
+    )
     parser.add_argument("--tail", type=int, default=20, metavar="N", help="rows to show (20)")
-    parser.add_argument("--follow", "-f", action="store_true",
-                        help="keep printing new requests until Ctrl+C")
+    parser.add_argument(
+        "--follow", "-f", action="store_true", help="keep printing new requests until Ctrl+C"
+    )
     add_json_flag(parser)
     parser.set_defaults(handler=show_logs)
 
@@ -56,12 +61,14 @@ def _last_id(conn: Any) -> int:
 def _print_line(row: LogRow) -> None:
     when = datetime.fromtimestamp(row.ts).strftime("%Y-%m-%d %H:%M:%S")
     target = f"{row.provider}/{row.upstream_model}" if row.provider else "-"
-    tokens = f"{row.tokens_in or 0}→{row.tokens_out or 0} tok" if row.tokens_in is not None \
-        else "-"
+    tokens = f"{row.tokens_in or 0}→{row.tokens_out or 0} tok" if row.tokens_in is not None else "-"
     error = f"  {row.error}" if row.error else ""
-    print(f"{when}  {row.status}  {row.latency_ms:8.1f} ms  {row.client_dialect:<9} "
-          f"{row.requested_model or '-'} → {target} [{row.connection or '-'}]  {tokens}  "
-          f"key={row.key_name or '-'}  id={row.request_id}{error}", flush=True)
+    print(
+        f"{when}  {row.status}  {row.latency_ms:8.1f} ms  {row.client_dialect:<9} "
+        f"{row.requested_model or '-'} → {target} [{row.connection or '-'}]  {tokens}  "
+        f"key={row.key_name or '-'}  id={row.request_id}{error}",
+        flush=True,
+    )
 
 
 def _print_json_line(row: LogRow) -> None:

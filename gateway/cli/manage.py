@@ -60,8 +60,17 @@ def provider_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json([p.model_dump(mode="json") for p in catalog.providers])
         return 0
-    rows = [(p.id, p.alias if not p.custom else "(yours)", p.dialect, p.tier,
-             p.base_url or "(yours)", len(p.models)) for p in catalog.providers]
+    rows = [
+        (
+            p.id,
+            p.alias if not p.custom else "(yours)",
+            p.dialect,
+            p.tier,
+            p.base_url or "(yours)",
+            len(p.models),
+        )
+        for p in catalog.providers
+    ]
     print_table(("id", "prefix", "dialect", "tier", "base url", "models"), rows, empty="")
     return 0
 
@@ -71,26 +80,44 @@ def provider_list(args: argparse.Namespace) -> int:
 
 def _register_connection(commands_: Any, common: argparse.ArgumentParser) -> None:
     sub = _group(commands_, common, "connection", "upstream accounts (provider + credentials)")
-    add = sub.add_parser("add", parents=[common], help="add a connection",
-                         description="Add a connection. The API key goes to the OS keyring (or "
-                                     "the encrypted file store), never to the database.")
+    add = sub.add_parser(
+        "add",
+        parents=[common],
+        help="add a connection",
+        description="Add a connection. The API key goes to the OS keyring (or "
+        "the encrypted file store), never to the database.",
+    )
     add.add_argument("name")
-    add.add_argument("--provider", required=True, help="a catalog id (see `provider list`) or "
-                                                      "'custom'")
+    add.add_argument(
+        "--provider", required=True, help="a catalog id (see `provider list`) or 'custom'"
+    )
     key = add.add_mutually_exclusive_group()
-    key.add_argument("--api-key", help="the key (visible in your shell history; prefer the "
-                                       "options below)")
-    key.add_argument("--api-key-env", metavar="VAR", help="read the key from this environment "
-                                                          "variable")
+    key.add_argument(
+        "--api-key", help="the key (visible in your shell history; prefer the options below)"
+    )
+    key.add_argument(
+        "--api-key-env", metavar="VAR", help="read the key from this environment variable"
+    )
     key.add_argument("--api-key-stdin", action="store_true", help="read the key from stdin")
-    add.add_argument("--base-url", help="override the catalog URL (OpenAI/Responses style: "
-                                        "include /v1; Anthropic/Gemini: the root)")
+    add.add_argument(
+        "--base-url",
+        help="override the catalog URL (OpenAI/Responses style: "
+        "include /v1; Anthropic/Gemini: the root)",
+    )
     add.add_argument("--priority", type=int, default=100, help="lower is tried first (100)")
-    add.add_argument("--dialect", choices=("openai", "anthropic", "gemini", "responses"),
-                     help="custom providers: the API it speaks")
+    add.add_argument(
+        "--dialect",
+        choices=("openai", "anthropic", "gemini", "responses"),
+        help="custom providers: the API it speaks",
+    )
     add.add_argument("--alias", help="custom providers: the model prefix (alias/model)")
-    add.add_argument("--model", action="append", dest="models", default=[],
-                     help="a model this connection offers (repeatable)")
+    add.add_argument(
+        "--model",
+        action="append",
+        dest="models",
+        default=[],
+        help="a model this connection offers (repeatable)",
+    )
     add.add_argument("--disabled", action="store_true", help="add it switched off")
     add.add_argument("--replace", action="store_true", help="replace a connection of that name")
     add.set_defaults(handler=connection_add)
@@ -103,8 +130,9 @@ def _register_connection(commands_: Any, common: argparse.ArgumentParser) -> Non
     remove.add_argument("name")
     remove.set_defaults(handler=connection_remove)
 
-    test = sub.add_parser("test", parents=[common],
-                          help="send one tiny real request and report ok or why it failed")
+    test = sub.add_parser(
+        "test", parents=[common], help="send one tiny real request and report ok or why it failed"
+    )
     test.add_argument("name")
     test.add_argument("--model", help="model to ask (default: the connection's first model)")
     test.add_argument("--timeout", type=float, default=20.0, help="seconds (20)")
@@ -131,9 +159,16 @@ def _read_api_key(args: argparse.Namespace) -> str | None:
 def connection_add(args: argparse.Namespace) -> int:
     try:
         entry = ConnectionEntry(
-            name=args.name, provider=args.provider, api_key=_read_api_key(args),
-            base_url=args.base_url, priority=args.priority, enabled=not args.disabled,
-            dialect=args.dialect, alias=args.alias, models=args.models)
+            name=args.name,
+            provider=args.provider,
+            api_key=_read_api_key(args),
+            base_url=args.base_url,
+            priority=args.priority,
+            enabled=not args.disabled,
+            dialect=args.dialect,
+            alias=args.alias,
+            models=args.models,
+        )
     except ValidationError as exc:
         raise CliError(format_validation_error(exc, vars(args))) from None
     with open_context(args) as ctx:
@@ -150,15 +185,39 @@ def connection_list(args: argparse.Namespace) -> int:
     with open_context(args) as ctx:
         rows = ctx.store.state().connections
     if args.json:
-        print_json([{"name": r.name, "provider": r.provider, "dialect": r.dialect,
-                     "alias": r.alias, "base_url": r.base_url, "priority": r.priority,
-                     "enabled": r.enabled, "has_api_key": r.secret_ref is not None,
-                     "models": list(r.models)} for r in rows])
+        print_json(
+            [
+                {
+                    "name": r.name,
+                    "provider": r.provider,
+                    "dialect": r.dialect,
+                    "alias": r.alias,
+                    "base_url": r.base_url,
+                    "priority": r.priority,
+                    "enabled": r.enabled,
+                    "has_api_key": r.secret_ref is not None,
+                    "models": list(r.models),
+                }
+                for r in rows
+            ]
+        )
         return 0
-    print_table(("name", "provider", "prefix", "base url", "priority", "enabled", "key"),
-                [(r.name, r.provider, r.alias, r.base_url, r.priority, r.enabled,
-                  "stored" if r.secret_ref else None) for r in rows],
-                empty="No connections yet. Add one with `switchboard connection add`.")
+    print_table(
+        ("name", "provider", "prefix", "base url", "priority", "enabled", "key"),
+        [
+            (
+                r.name,
+                r.provider,
+                r.alias,
+                r.base_url,
+                r.priority,
+                r.enabled,
+                "stored" if r.secret_ref else None,
+            )
+            for r in rows
+        ],
+        empty="No connections yet. Add one with `switchboard connection add`.",
+    )
     return 0
 
 
@@ -211,8 +270,10 @@ def key_create(args: argparse.Namespace) -> int:
         except ConfigError as exc:
             raise CliError(str(exc)) from None
     print(plaintext)
-    print(f"Key {args.name!r} created. It is shown only now; Switchboard keeps only its hash.",
-          file=sys.stderr)
+    print(
+        f"Key {args.name!r} created. It is shown only now; Switchboard keeps only its hash.",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -220,14 +281,18 @@ def key_list(args: argparse.Namespace) -> int:
     with open_context(args) as ctx:
         rows = ctx.store.read(list_api_keys)
     if args.json:
-        print_json([{"name": r.name, "prefix": r.prefix, "created_at": r.created_at}
-                    for r in rows])
+        print_json([{"name": r.name, "prefix": r.prefix, "created_at": r.created_at} for r in rows])
         return 0
     from datetime import datetime
 
-    print_table(("name", "key", "created"),
-                [(r.name, r.prefix, datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M"))
-                 for r in rows], empty="No active keys. Create one with `switchboard key create`.")
+    print_table(
+        ("name", "key", "created"),
+        [
+            (r.name, r.prefix, datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M"))
+            for r in rows
+        ],
+        empty="No active keys. Create one with `switchboard key create`.",
+    )
     return 0
 
 
@@ -246,9 +311,13 @@ def key_revoke(args: argparse.Namespace) -> int:
 
 def _register_combo(commands_: Any, common: argparse.ArgumentParser) -> None:
     sub = _group(commands_, common, "combo", "named fallback chains of models")
-    add = sub.add_parser("add", parents=[common], help="add a combo",
-                         description="Add a combo: clients ask for its name, Switchboard tries "
-                                     "the targets in order.")
+    add = sub.add_parser(
+        "add",
+        parents=[common],
+        help="add a combo",
+        description="Add a combo: clients ask for its name, Switchboard tries "
+        "the targets in order.",
+    )
     add.add_argument("name")
     add.add_argument("targets", nargs="+", metavar="TARGET", help="alias/model or combo name")
     add.add_argument("--strategy", choices=STRATEGIES, default="priority")
@@ -280,12 +349,23 @@ def combo_list(args: argparse.Namespace) -> int:
     with open_context(args) as ctx:
         rows = ctx.store.state().combos
     if args.json:
-        print_json([{"name": c.name, "strategy": c.strategy, "targets": list(c.targets),
-                     "enabled": c.enabled} for c in rows])
+        print_json(
+            [
+                {
+                    "name": c.name,
+                    "strategy": c.strategy,
+                    "targets": list(c.targets),
+                    "enabled": c.enabled,
+                }
+                for c in rows
+            ]
+        )
         return 0
-    print_table(("name", "strategy", "enabled", "targets"),
-                [(c.name, c.strategy, c.enabled, ", ".join(c.targets)) for c in rows],
-                empty="No combos yet. Add one with `switchboard combo add NAME TARGET...`.")
+    print_table(
+        ("name", "strategy", "enabled", "targets"),
+        [(c.name, c.strategy, c.enabled, ", ".join(c.targets)) for c in rows],
+        empty="No combos yet. Add one with `switchboard combo add NAME TARGET...`.",
+    )
     return 0
 
 

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from gateway.cli.common import CliError, data_dir_of
+from gateway.cli.common import CliError, data_dir_of, port_number
 from gateway.service import GatewayService, ServiceError
 
 SHUTDOWN_GRACE_S = 10.0
@@ -18,28 +18,38 @@ SHUTDOWN_GRACE_S = 10.0
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
     parser = commands.add_parser(
-        "serve", parents=[common], help="run the gateway",
-        description="Run the gateway. --headless runs it without the desktop app (no Qt).")
-    parser.add_argument("--headless", action="store_true",
-                        help="no desktop app (the only mode in this version)")
+        "serve",
+        parents=[common],
+        help="run the gateway",
+        description="Run the gateway. --headless runs it without the desktop app (no Qt).",
+    )
+    parser.add_argument(
+        "--headless", action="store_true", help="no desktop app (the only mode in this version)"
+    )
     parser.add_argument("--host", help="bind address (default: the host setting, 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=argparse.SUPPRESS,
-                        help="port (default: the port setting, 20128)")
+    parser.add_argument(
+        "--port",
+        type=port_number,
+        default=argparse.SUPPRESS,
+        help="port (default: the port setting, 20128)",
+    )
     parser.set_defaults(handler=run_serve)
 
 
 def run_default(args: argparse.Namespace) -> int:
     """``switchboard`` with no command. The desktop app arrives in a later version."""
-    print("The desktop app is not part of this version; running the headless gateway.",
-          flush=True)
+    print("The desktop app is not part of this version; running the headless gateway.", flush=True)
     args.host = None
     return run_serve(args)
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    service = GatewayService(data_dir_of(args), host=getattr(args, "host", None),
-                             port=getattr(args, "port", None),
-                             shutdown_timeout=SHUTDOWN_GRACE_S)
+    service = GatewayService(
+        data_dir_of(args),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        shutdown_timeout=SHUTDOWN_GRACE_S,
+    )
     return run_loop(lambda: _serve(service))
 
 
@@ -68,12 +78,18 @@ async def _serve(service: GatewayService) -> int:
     print(f"Switchboard gateway listening on {service.endpoint}", flush=True)
     print(f"Data folder: {service.data_dir}", flush=True)
     if service.created_key:
-        print(f"Created the client API key 'default' (shown only now): {service.created_key}\n"
-              "Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.", flush=True)
+        print(
+            f"Created the client API key 'default' (shown only now): {service.created_key}\n"
+            "Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.",
+            flush=True,
+        )
     try:
         await stop.wait()
     finally:
-        print("Shutting down: finishing requests in flight (up to "
-              f"{SHUTDOWN_GRACE_S:.0f} s)…", file=sys.stderr, flush=True)
+        print(
+            f"Shutting down: finishing requests in flight (up to {SHUTDOWN_GRACE_S:.0f} s)…",
+            file=sys.stderr,
+            flush=True,
+        )
         await service.stop()
     return 0

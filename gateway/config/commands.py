@@ -7,9 +7,9 @@ transaction that also bumps the configuration revision; on failure nothing is le
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import dataclasses
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -49,8 +49,11 @@ def secret_name(connection_id: str) -> str:
     return f"connection/{connection_id}/api_key-{secrets.token_hex(4)}"
 
 
-def write_with_secrets(ctx: Context, new_secrets: list[tuple[str, str]],
-                       fn: Callable[[apsw.Connection, dict[str, str]], T]) -> T:
+def write_with_secrets(
+    ctx: Context,
+    new_secrets: list[tuple[str, str]],
+    fn: Callable[[apsw.Connection, dict[str, str]], T],
+) -> T:
     """Store secrets, then run ``fn(conn, refs)``; undo the secrets if the write fails."""
     refs: dict[str, str] = {}
     try:
@@ -69,26 +72,39 @@ def write_with_secrets(ctx: Context, new_secrets: list[tuple[str, str]],
         raise
 
 
-def connection_row(entry: ConnectionEntry, existing: repo.ConnectionRow | None,
-                   secret_ref: str | None) -> repo.ConnectionRow:
+def connection_row(
+    entry: ConnectionEntry, existing: repo.ConnectionRow | None, secret_ref: str | None
+) -> repo.ConnectionRow:
     return repo.ConnectionRow(
         id=existing.id if existing else repo.new_id(),
-        name=entry.name, provider=entry.provider, dialect=entry.dialect, alias=entry.alias,
-        base_url=entry.base_url, secret_ref=secret_ref, models=tuple(entry.models),
-        enabled=entry.enabled, priority=entry.priority,
+        name=entry.name,
+        provider=entry.provider,
+        dialect=entry.dialect,
+        alias=entry.alias,
+        base_url=entry.base_url,
+        secret_ref=secret_ref,
+        models=tuple(entry.models),
+        enabled=entry.enabled,
+        priority=entry.priority,
     )
 
 
-def add_connection(ctx: Context, entry: ConnectionEntry, *, replace: bool = False
-                   ) -> repo.ConnectionRow:
+def add_connection(
+    ctx: Context, entry: ConnectionEntry, *, replace: bool = False
+) -> repo.ConnectionRow:
     state = ctx.store.state()
     existing = next((c for c in state.connections if c.name == entry.name), None)
     if existing and not replace:
-        raise ConfigError(f"a connection named {entry.name!r} already exists "
-                          "(remove it first, or choose another name)")
+        raise ConfigError(
+            f"a connection named {entry.name!r} already exists "
+            "(remove it first, or choose another name)"
+        )
     problems = check_connection(entry, ctx.catalog, "connection")
-    others = [(f"connection {c.name!r}", entry_from_row(c)) for c in state.connections
-              if c.name != entry.name]
+    others = [
+        (f"connection {c.name!r}", entry_from_row(c))
+        for c in state.connections
+        if c.name != entry.name
+    ]
     problems += check_custom_aliases([*others, ("connection", entry)])
     if problems:
         raise ConfigError("\n".join(problems))
@@ -151,8 +167,9 @@ def remove_combo(ctx: Context, name: str) -> None:
     state = ctx.store.state()
     users = [c.name for c in state.combos if name in c.targets]
     if users:
-        raise ConfigError(f"combo {name!r} is a target of {', '.join(users)}; "
-                          "remove it there first")
+        raise ConfigError(
+            f"combo {name!r} is a target of {', '.join(users)}; remove it there first"
+        )
     if not write_with_secrets(ctx, [], lambda conn, _: repo.delete_combo(conn, name)):
         raise ConfigError(f"no combo named {name!r} (see `switchboard combo list`)")
 
@@ -167,8 +184,9 @@ def set_settings(ctx: Context, values: dict[str, object]) -> None:
             problems.append(str(exc))
     current = ctx.store.state().settings
     merged = {**current, **coerced}
-    exposure = check_exposure(str(merged.get("host", "127.0.0.1")),
-                              bool(merged.get("require_api_key", True)))
+    exposure = check_exposure(
+        str(merged.get("host", "127.0.0.1")), bool(merged.get("require_api_key", True))
+    )
     if exposure:
         problems.append(f"settings: {exposure}")
     if problems:
@@ -183,6 +201,13 @@ def set_settings(ctx: Context, values: dict[str, object]) -> None:
 
 def entry_from_row(row: repo.ConnectionRow) -> ConnectionEntry:
     return ConnectionEntry.model_construct(
-        name=row.name, provider=row.provider, dialect=row.dialect, alias=row.alias,
-        base_url=row.base_url, priority=row.priority, enabled=row.enabled,
-        models=list(row.models), api_key=None)
+        name=row.name,
+        provider=row.provider,
+        dialect=row.dialect,
+        alias=row.alias,
+        base_url=row.base_url,
+        priority=row.priority,
+        enabled=row.enabled,
+        models=list(row.models),
+        api_key=None,
+    )

@@ -94,8 +94,10 @@ def bump_revision(conn: apsw.Connection) -> int:
 
 
 def read_settings(conn: apsw.Connection) -> dict[str, Any]:
-    return {name: orjson.loads(value)
-            for name, value in conn.execute("SELECT name, value FROM settings")}
+    return {
+        name: orjson.loads(value)
+        for name, value in conn.execute("SELECT name, value FROM settings")
+    }
 
 
 def write_setting(conn: apsw.Connection, name: str, value: Any) -> None:
@@ -109,13 +111,24 @@ def write_setting(conn: apsw.Connection, name: str, value: Any) -> None:
 # connections ------------------------------------------------------------------------------
 
 _CONNECTION_COLUMNS = (
-    "id, name, provider, dialect, alias, base_url, secret_ref, models, enabled, priority")
+    "id, name, provider, dialect, alias, base_url, secret_ref, models, enabled, priority"
+)
 
 
 def _connection(row: tuple[Any, ...]) -> ConnectionRow:
     cid, name, provider, dialect, alias, base_url, secret_ref, models, enabled, priority = row
-    return ConnectionRow(cid, name, provider, dialect, alias, base_url, secret_ref,
-                         tuple(orjson.loads(models)), bool(enabled), int(priority))
+    return ConnectionRow(
+        cid,
+        name,
+        provider,
+        dialect,
+        alias,
+        base_url,
+        secret_ref,
+        tuple(orjson.loads(models)),
+        bool(enabled),
+        int(priority),
+    )
 
 
 def list_connections(conn: apsw.Connection) -> tuple[ConnectionRow, ...]:
@@ -124,8 +137,9 @@ def list_connections(conn: apsw.Connection) -> tuple[ConnectionRow, ...]:
 
 
 def get_connection(conn: apsw.Connection, name: str) -> ConnectionRow | None:
-    row = conn.execute(f"SELECT {_CONNECTION_COLUMNS} FROM connections WHERE name = ?",
-                       (name,)).fetchone()
+    row = conn.execute(
+        f"SELECT {_CONNECTION_COLUMNS} FROM connections WHERE name = ?", (name,)
+    ).fetchone()
     return _connection(row) if row else None
 
 
@@ -139,8 +153,20 @@ def upsert_connection(conn: apsw.Connection, row: ConnectionRow) -> None:
         "secret_ref = excluded.secret_ref, models = excluded.models, "
         "enabled = excluded.enabled, priority = excluded.priority, "
         "updated_at = excluded.updated_at",
-        (row.id, row.name, row.provider, row.dialect, row.alias, row.base_url, row.secret_ref,
-         orjson.dumps(list(row.models)).decode(), int(row.enabled), row.priority, now, now),
+        (
+            row.id,
+            row.name,
+            row.provider,
+            row.dialect,
+            row.alias,
+            row.base_url,
+            row.secret_ref,
+            orjson.dumps(list(row.models)).decode(),
+            int(row.enabled),
+            row.priority,
+            now,
+            now,
+        ),
     )
 
 
@@ -154,8 +180,10 @@ def delete_connection(conn: apsw.Connection, name: str) -> bool:
 
 def list_combos(conn: apsw.Connection) -> tuple[ComboRow, ...]:
     rows = conn.execute("SELECT name, strategy, targets, enabled FROM combos ORDER BY name")
-    return tuple(ComboRow(name, strategy, tuple(orjson.loads(targets)), bool(enabled))
-                 for name, strategy, targets, enabled in rows)
+    return tuple(
+        ComboRow(name, strategy, tuple(orjson.loads(targets)), bool(enabled))
+        for name, strategy, targets, enabled in rows
+    )
 
 
 def upsert_combo(conn: apsw.Connection, row: ComboRow) -> None:
@@ -165,8 +193,14 @@ def upsert_combo(conn: apsw.Connection, row: ComboRow) -> None:
         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
         "strategy = excluded.strategy, targets = excluded.targets, "
         "enabled = excluded.enabled, updated_at = excluded.updated_at",
-        (row.name, row.strategy, orjson.dumps(list(row.targets)).decode(), int(row.enabled),
-         now, now),
+        (
+            row.name,
+            row.strategy,
+            orjson.dumps(list(row.targets)).decode(),
+            int(row.enabled),
+            now,
+            now,
+        ),
     )
 
 
@@ -182,7 +216,8 @@ def list_api_keys(conn: apsw.Connection, *, include_revoked: bool = False) -> tu
     where = "" if include_revoked else "WHERE revoked_at IS NULL"
     rows = conn.execute(
         f"SELECT id, name, key_hash, prefix, created_at, revoked_at FROM api_keys {where} "
-        "ORDER BY created_at, name")
+        "ORDER BY created_at, name"
+    )
     return tuple(ApiKeyRow(*row) for row in rows)
 
 
@@ -196,13 +231,17 @@ def insert_api_key(conn: apsw.Connection, name: str, key_hash: str, prefix: str)
 
 
 def revoke_api_key(conn: apsw.Connection, name: str) -> bool:
-    conn.execute("UPDATE api_keys SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
-                 (time.time(), name))
+    conn.execute(
+        "UPDATE api_keys SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
+        (time.time(), name),
+    )
     return conn.changes() > 0
 
 
 def find_api_key_by_hash(conn: apsw.Connection, key_hash: str) -> ApiKeyRow | None:
     row = conn.execute(
         "SELECT id, name, key_hash, prefix, created_at, revoked_at FROM api_keys "
-        "WHERE key_hash = ?", (key_hash,)).fetchone()
+        "WHERE key_hash = ?",
+        (key_hash,),
+    ).fetchone()
     return ApiKeyRow(*row) if row else None

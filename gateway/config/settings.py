@@ -21,21 +21,40 @@ class SettingSpec:
 
 
 SETTINGS: tuple[SettingSpec, ...] = (
-    SettingSpec("require_api_key", bool, True,
-                "Clients must send a Switchboard API key. When false, key-less requests are "
-                "accepted from loopback addresses only."),
-    SettingSpec("host", str, "127.0.0.1",
-                "Address the gateway binds to. A non-loopback address requires "
-                "require_api_key = true."),
+    SettingSpec(
+        "require_api_key",
+        bool,
+        True,
+        "Clients must send a Switchboard API key. When false, key-less requests are "
+        "accepted from loopback addresses only.",
+    ),
+    SettingSpec(
+        "host",
+        str,
+        "127.0.0.1",
+        "Address the gateway binds to. A non-loopback address requires require_api_key = true.",
+    ),
     SettingSpec("port", int, 20128, "TCP port of the gateway.", 1, 65535),
-    SettingSpec("max_body_mb", int, 32, "Largest request body accepted, in MiB (413 above).",
-                1, 1024),
-    SettingSpec("upstream_connect_timeout_s", float, 10.0,
-                "Seconds to wait for a TCP/TLS connection to an upstream (then 502/next target).",
-                0.1, 300),
-    SettingSpec("upstream_read_timeout_s", float, 300.0,
-                "Seconds an upstream may stay silent (before its first byte or between two "
-                "chunks) before the request fails with 504.", 0.1, 3600),
+    SettingSpec(
+        "max_body_mb", int, 32, "Largest request body accepted, in MiB (413 above).", 1, 1024
+    ),
+    SettingSpec(
+        "upstream_connect_timeout_s",
+        float,
+        10.0,
+        "Seconds to wait for a TCP/TLS connection to an upstream (then 502/next target).",
+        0.1,
+        300,
+    ),
+    SettingSpec(
+        "upstream_read_timeout_s",
+        float,
+        300.0,
+        "Seconds an upstream may stay silent (before its first byte or between two "
+        "chunks) before the request fails with 504.",
+        0.1,
+        3600,
+    ),
     SettingSpec("log_retention_days", int, 30, "Days request logs are kept.", 1, 3650),
 )
 

@@ -69,8 +69,9 @@ class Snapshot:
 
     @classmethod
     def empty(cls) -> Snapshot:
-        return cls(0, Settings(), _EMPTY, MappingProxyType({}), MappingProxyType({}),
-                   MappingProxyType({}))
+        return cls(
+            0, Settings(), _EMPTY, MappingProxyType({}), MappingProxyType({}), MappingProxyType({})
+        )
 
 
 def provider_for(row_provider: str, dialect: str | None, catalog: Catalog) -> ProviderInfo | None:
@@ -100,15 +101,23 @@ def upstream_for(row: ConnectionRow, catalog: Catalog, secrets: Secrets) -> Upst
             api_key = secrets.get(row.secret_ref)
         except SecretStoreError as exc:
             problem = f"its API key cannot be read: {exc}"
-    headers = {"Content-Type": "application/json", **info.headers,
-               **auth_headers(info.auth, api_key)}
+    headers = {
+        "Content-Type": "application/json",
+        **info.headers,
+        **auth_headers(info.auth, api_key),
+    }
     return Upstream(
-        connection_id=row.id, connection=row.name, provider=info.id,
-        provider_name=info.name, alias=(row.alias or info.alias) if info.custom else info.alias,
-        dialect=info.dialect, base_url=(row.base_url or info.base_url).rstrip("/"),
+        connection_id=row.id,
+        connection=row.name,
+        provider=info.id,
+        provider_name=info.name,
+        alias=(row.alias or info.alias) if info.custom else info.alias,
+        dialect=info.dialect,
+        base_url=(row.base_url or info.base_url).rstrip("/"),
         headers=MappingProxyType(headers),
         models=frozenset(model.id for model in info.models) | frozenset(row.models),
-        priority=row.priority, problem=problem,
+        priority=row.priority,
+        problem=problem,
         default_model=row.models[0] if row.models else (info.models[0].id if info.models else None),
     )
 
@@ -116,8 +125,12 @@ def upstream_for(row: ConnectionRow, catalog: Catalog, secrets: Secrets) -> Upst
 def build_snapshot(state: ConfigState, catalog: Catalog, secrets: Secrets) -> Snapshot:
     """Blocking (reads secrets): call it off the event loop."""
     settings = Settings.from_stored(state.settings)
-    upstreams = [u for row in state.connections if row.enabled
-                 if (u := upstream_for(row, catalog, secrets)) is not None]
+    upstreams = [
+        u
+        for row in state.connections
+        if row.enabled
+        if (u := upstream_for(row, catalog, secrets)) is not None
+    ]
     upstreams.sort(key=lambda u: (u.priority, u.connection))
 
     by_prefix: dict[str, list[Upstream]] = {}

@@ -52,8 +52,9 @@ def import_config(ctx: Context, file: ConfigFile) -> ImportReport:
         except ValueError as exc:
             problems.append(str(exc))
     merged = {**state.settings, **settings}
-    if exposure := check_exposure(str(merged.get("host", "127.0.0.1")),
-                                  bool(merged.get("require_api_key", True))):
+    if exposure := check_exposure(
+        str(merged.get("host", "127.0.0.1")), bool(merged.get("require_api_key", True))
+    ):
         problems.append(f"settings: {exposure}")
 
     problems += _duplicates("connections", [c.name for c in file.connections])
@@ -65,15 +66,23 @@ def import_config(ctx: Context, file: ConfigFile) -> ImportReport:
     for where, entry in labelled:
         problems += check_connection(entry, ctx.catalog, where)
     incoming_names = {c.name for c in file.connections}
-    kept = [(f"connection {c.name!r}", entry_from_row(c)) for c in state.connections
-            if c.name not in incoming_names]
+    kept = [
+        (f"connection {c.name!r}", entry_from_row(c))
+        for c in state.connections
+        if c.name not in incoming_names
+    ]
     problems += check_custom_aliases([*kept, *labelled])
 
     aliases = {c.alias for c in state.connections if c.alias} | {
-        c.alias for c in file.connections if c.alias}
+        c.alias for c in file.connections if c.alias
+    }
     existing_combos = {c.name: c.targets for c in state.combos}
-    problems += check_combos([(f"combos[{i}] ({c.name!r})", c) for i, c in enumerate(file.combos)],
-                             ctx.catalog, aliases, existing_combos)
+    problems += check_combos(
+        [(f"combos[{i}] ({c.name!r})", c) for i, c in enumerate(file.combos)],
+        ctx.catalog,
+        aliases,
+        existing_combos,
+    )
 
     active_keys = {k.name: k for k in state.api_keys}
     key_plan: list[tuple[str, str, bool]] = []  # (name, plaintext, generated)
@@ -87,17 +96,21 @@ def import_config(ctx: Context, file: ConfigFile) -> ImportReport:
     for (name, _, _), key_hash in zip(key_plan, hashes, strict=True):
         owner = next((k.name for k in state.api_keys if k.key_hash == key_hash), None)
         if owner is not None and owner != name:
-            problems.append(f"api_keys ({name!r}).key: that key is already registered "
-                            f"as {owner!r}")
+            problems.append(f"api_keys ({name!r}).key: that key is already registered as {owner!r}")
 
     if problems:
         raise ConfigError("\n".join(problems))
 
-    rows = [connection_row(entry, existing_connections.get(entry.name), None)
-            for entry in file.connections]
+    rows = [
+        connection_row(entry, existing_connections.get(entry.name), None)
+        for entry in file.connections
+    ]
     names = {row.id: secret_name(row.id) for row in rows}
-    pending = [(names[row.id], entry.api_key)
-               for row, entry in zip(rows, file.connections, strict=True) if entry.api_key]
+    pending = [
+        (names[row.id], entry.api_key)
+        for row, entry in zip(rows, file.connections, strict=True)
+        if entry.api_key
+    ]
 
     def write(conn: apsw.Connection, refs: dict[str, str]) -> None:
         for name, value in settings.items():
@@ -107,8 +120,9 @@ def import_config(ctx: Context, file: ConfigFile) -> ImportReport:
             ref = refs.get(names[row.id]) or (old.secret_ref if old else None)
             repo.upsert_connection(conn, replace(row, secret_ref=ref))
         for combo in file.combos:
-            repo.upsert_combo(conn, repo.ComboRow(combo.name, combo.strategy,
-                                                  tuple(combo.targets), combo.enabled))
+            repo.upsert_combo(
+                conn, repo.ComboRow(combo.name, combo.strategy, tuple(combo.targets), combo.enabled)
+            )
         for (name, plaintext, _), key_hash in zip(key_plan, hashes, strict=True):
             owner = repo.find_api_key_by_hash(conn, key_hash)
             if owner is not None and owner.revoked_at is None and owner.name == name:
@@ -123,7 +137,9 @@ def import_config(ctx: Context, file: ConfigFile) -> ImportReport:
             ctx.secrets.delete(old.secret_ref)  # replaced by the imported key
 
     return ImportReport(
-        settings=len(settings), connections=len(file.connections), combos=len(file.combos),
+        settings=len(settings),
+        connections=len(file.connections),
+        combos=len(file.combos),
         api_keys=len(key_plan),
         generated_keys=[(name, plain) for name, plain, generated in key_plan if generated],
     )
@@ -153,8 +169,15 @@ def export_config(ctx: Context, *, with_secrets: bool = False) -> dict[str, Any]
         "settings": dict(sorted(state.settings.items())),
         "api_keys": [{"name": key.name} for key in state.api_keys],
         "connections": connections,
-        "combos": [{"name": c.name, "strategy": c.strategy, "targets": list(c.targets),
-                    "enabled": c.enabled} for c in state.combos],
+        "combos": [
+            {
+                "name": c.name,
+                "strategy": c.strategy,
+                "targets": list(c.targets),
+                "enabled": c.enabled,
+            }
+            for c in state.combos
+        ],
     }
 
 
@@ -167,4 +190,3 @@ def _duplicates(section: str, names: list[str], *, show: bool = True) -> list[st
             problems.append(f"{section}: duplicate entry{label}")
         seen.add(name)
     return problems
-

@@ -9,11 +9,26 @@ import apsw
 
 from gateway.store.writer import DbWriter
 
-COLUMNS = ("ts", "request_id", "key_name", "client_dialect", "requested_model", "provider",
-           "connection", "upstream_model", "status", "latency_ms", "ttfb_ms", "tokens_in",
-           "tokens_out", "error", "stream")
-INSERT_SQL = (f"INSERT INTO request_log({', '.join(COLUMNS)}) "
-              f"VALUES ({', '.join('?' for _ in COLUMNS)})")
+COLUMNS = (
+    "ts",
+    "request_id",
+    "key_name",
+    "client_dialect",
+    "requested_model",
+    "provider",
+    "connection",
+    "upstream_model",
+    "status",
+    "latency_ms",
+    "ttfb_ms",
+    "tokens_in",
+    "tokens_out",
+    "error",
+    "stream",
+)
+INSERT_SQL = (
+    f"INSERT INTO request_log({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
+)
 
 
 @dataclass(slots=True)
@@ -37,11 +52,23 @@ class LogEntry:
     stream: bool = False
 
     def row(self) -> tuple[Any, ...]:
-        return (self.ts, self.request_id, self.key_name, self.client_dialect,
-                self.requested_model, self.provider, self.connection, self.upstream_model,
-                self.status, round(self.latency_ms, 3),
-                None if self.ttfb_ms is None else round(self.ttfb_ms, 3),
-                self.tokens_in, self.tokens_out, self.error, int(self.stream))
+        return (
+            self.ts,
+            self.request_id,
+            self.key_name,
+            self.client_dialect,
+            self.requested_model,
+            self.provider,
+            self.connection,
+            self.upstream_model,
+            self.status,
+            round(self.latency_ms, 3),
+            None if self.ttfb_ms is None else round(self.ttfb_ms, 3),
+            self.tokens_in,
+            self.tokens_out,
+            self.error,
+            int(self.stream),
+        )
 
 
 class RequestLog:
@@ -75,7 +102,8 @@ class LogRow:
 def recent_rows(conn: apsw.Connection, *, limit: int = 20, after_id: int = 0) -> list[LogRow]:
     """The newest ``limit`` rows with id > after_id, oldest first."""
     rows = conn.execute(
-        f"SELECT id, {', '.join(COLUMNS)} FROM request_log WHERE id > ? "
-        "ORDER BY id DESC LIMIT ?", (after_id, limit)).fetchall()
+        f"SELECT id, {', '.join(COLUMNS)} FROM request_log WHERE id > ? ORDER BY id DESC LIMIT ?",
+        (after_id, limit),
+    ).fetchall()
     make: Any = LogRow  # columns are positional; the last one is stored as 0/1
     return [make(*row[:-1], bool(row[-1])) for row in reversed(rows)]

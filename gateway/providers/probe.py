@@ -34,8 +34,10 @@ def probe_body(dialect: str, model: str) -> dict[str, Any]:
         return {"model": model, "input": "ping", "max_output_tokens": 16}
     if dialect == "anthropic":
         return {"model": model, "messages": ping, "max_tokens": 1}
-    return {"contents": [{"role": "user", "parts": [{"text": "ping"}]}],
-            "generationConfig": {"maxOutputTokens": 1}}
+    return {
+        "contents": [{"role": "user", "parts": [{"text": "ping"}]}],
+        "generationConfig": {"maxOutputTokens": 1},
+    }
 
 
 def error_message(body: bytes) -> str:
@@ -50,8 +52,9 @@ def error_message(body: bytes) -> str:
     return body[:200].decode("utf-8", "replace").strip()
 
 
-async def probe(upstream: Upstream, model: str | None = None, *, timeout_s: float = 20.0
-                ) -> ProbeResult:
+async def probe(
+    upstream: Upstream, model: str | None = None, *, timeout_s: float = 20.0
+) -> ProbeResult:
     if upstream.problem:
         return ProbeResult(False, upstream.problem, 0.0)
     model = model or upstream.default_model
@@ -60,29 +63,32 @@ async def probe(upstream: Upstream, model: str | None = None, *, timeout_s: floa
         try:
             if model is None and upstream.dialect in ("openai", "responses"):
                 request = session.get(
-                    f"{upstream.base_url}/models", headers=upstream.headers,
-                    timeout=timeouts(timeout_s, timeout_s))
+                    f"{upstream.base_url}/models",
+                    headers=upstream.headers,
+                    timeout=timeouts(timeout_s, timeout_s),
+                )
                 what = "GET /models"
             elif model is None:
-                return ProbeResult(False, "no model is known for this connection; "
-                                   "pass --model MODEL", 0.0)
+                return ProbeResult(
+                    False, "no model is known for this connection; pass --model MODEL", 0.0
+                )
             else:
                 url = endpoint_url(upstream, model, stream=False)
-                request = session.post(url, data=orjson.dumps(probe_body(upstream.dialect, model)),
-                                       headers=upstream.headers,
-                                       timeout=timeouts(timeout_s, timeout_s))
+                request = session.post(
+                    url,
+                    data=orjson.dumps(probe_body(upstream.dialect, model)),
+                    headers=upstream.headers,
+                    timeout=timeouts(timeout_s, timeout_s),
+                )
                 what = f"model {model}"
             async with request as response:
                 body = await response.read()
         except UPSTREAM_EXCEPTIONS as exc:
             _, reason = describe_failure(exc)
-            return ProbeResult(False, f"{upstream.base_url} {reason}",
-                               (time.perf_counter() - started) * 1000)
+            return ProbeResult(
+                False, f"{upstream.base_url} {reason}", (time.perf_counter() - started) * 1000
+            )
         latency = (time.perf_counter() - started) * 1000
         if response.status == 200:
             return ProbeResult(True, f"{what} answered in {latency:.0f} ms", latency)
-        return ProbeResult(False, f"{what}: HTTP {response.status}: {error_message(body)}",
-                           latency)
-
-
-
+        return ProbeResult(False, f"{what}: HTTP {response.status}: {error_message(body)}", latency)

@@ -15,10 +15,15 @@ USER_AGENT = f"Switchboard/{__version__}"
 
 def create_session() -> aiohttp.ClientSession:
     """One session per gateway: pooled keep-alive connections to every upstream."""
-    connector = aiohttp.TCPConnector(limit=512, limit_per_host=0, keepalive_timeout=60,
-                                     ttl_dns_cache=300)
-    return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
-                                 headers={"User-Agent": USER_AGENT}, trust_env=False)
+    connector = aiohttp.TCPConnector(
+        limit=512, limit_per_host=0, keepalive_timeout=60, ttl_dns_cache=300
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        cookie_jar=aiohttp.DummyCookieJar(),
+        headers={"User-Agent": USER_AGENT},
+        trust_env=False,
+    )
 
 
 def endpoint_url(upstream: Upstream, model: str, *, stream: bool) -> str:
@@ -36,8 +41,9 @@ def endpoint_url(upstream: Upstream, model: str, *, stream: bool) -> str:
 
 def timeouts(connect_s: float, read_s: float) -> aiohttp.ClientTimeout:
     # No total limit: a long stream is fine as long as bytes keep coming.
-    return aiohttp.ClientTimeout(total=None, connect=connect_s, sock_connect=connect_s,
-                                 sock_read=read_s)
+    return aiohttp.ClientTimeout(
+        total=None, connect=connect_s, sock_connect=connect_s, sock_read=read_s
+    )
 
 
 def describe_failure(exc: BaseException) -> tuple[int, str]:

@@ -50,7 +50,8 @@ def _expand(snapshot: Snapshot, name: str, out: list[Target], depth: int) -> Non
         if upstreams is None:
             raise ModelNotFoundError(
                 f"model {name!r} is not available: no enabled connection has the prefix "
-                f"{prefix!r}. GET /v1/models lists the models you can use.")
+                f"{prefix!r}. GET /v1/models lists the models you can use."
+            )
         out.extend(Target(upstream, model) for upstream in upstreams)
         return
     aliases = snapshot.providers_by_model.get(name, ())
@@ -60,7 +61,9 @@ def _expand(snapshot: Snapshot, name: str, out: list[Target], depth: int) -> Non
     if len(aliases) > 1:
         options = ", ".join(f"{alias}/{name}" for alias in aliases)
         raise ModelNotFoundError(
-            f"model {name!r} is offered by several providers; name one: {options}")
+            f"model {name!r} is offered by several providers; name one: {options}"
+        )
     raise ModelNotFoundError(
         f"model {name!r} is not available. Use alias/model (e.g. openai/gpt-4o-mini) or a "
-        "combo name; GET /v1/models lists the models you can use.")
+        "combo name; GET /v1/models lists the models you can use."
+    )

@@ -9,8 +9,15 @@ from aiohttp import web
 class GatewayError(Exception):
     """A request failed in a way the client can act on: status, message and machine code."""
 
-    def __init__(self, status: int, message: str, *, code: str,
-                 type: str = "invalid_request_error", param: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str,
+        type: str = "invalid_request_error",
+        param: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -20,18 +27,30 @@ class GatewayError(Exception):
 
 
 def openai_error_body(error: GatewayError) -> bytes:
-    return orjson.dumps({"error": {"message": error.message, "type": error.type,
-                                   "param": error.param, "code": error.code}})
+    return orjson.dumps(
+        {
+            "error": {
+                "message": error.message,
+                "type": error.type,
+                "param": error.param,
+                "code": error.code,
+            }
+        }
+    )
 
 
 def openai_error_response(error: GatewayError, request_id: str) -> web.Response:
-    return web.Response(status=error.status, body=openai_error_body(error),
-                        content_type="application/json",
-                        headers={"X-Request-Id": request_id})
+    return web.Response(
+        status=error.status,
+        body=openai_error_body(error),
+        content_type="application/json",
+        headers={"X-Request-Id": request_id},
+    )
 
 
-def bad_request(message: str, *, code: str = "invalid_request", param: str | None = None
-                ) -> GatewayError:
+def bad_request(
+    message: str, *, code: str = "invalid_request", param: str | None = None
+) -> GatewayError:
     return GatewayError(400, message, code=code, param=param)
 
 

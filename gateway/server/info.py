@@ -23,8 +23,9 @@ def models_body(snapshot: Snapshot) -> bytes:
             model_id = f"{upstream.alias}/{model}"
             if model_id not in seen:
                 seen.add(model_id)
-                data.append({"id": model_id, "object": "model", "created": 0,
-                             "owned_by": upstream.provider})
+                data.append(
+                    {"id": model_id, "object": "model", "created": 0, "owned_by": upstream.provider}
+                )
     for name in sorted(snapshot.combos):
         data.append({"id": name, "object": "model", "created": 0, "owned_by": "combo"})
     return orjson.dumps({"object": "list", "data": data})
@@ -41,19 +42,26 @@ async def list_models(request: web.Request) -> web.Response:
     cached = runtime.models_cache
     if cached is None or cached[0] != snapshot.revision:
         cached = runtime.models_cache = (snapshot.revision, models_body(snapshot))
-    return web.Response(body=cached[1], content_type="application/json",
-                        headers={"X-Request-Id": request_id})
+    return web.Response(
+        body=cached[1], content_type="application/json", headers={"X-Request-Id": request_id}
+    )
 
 
 async def health(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
-    body = {"status": "ok", "version": __version__,
-            "uptime_s": round(time.time() - runtime.started_at, 1)}
+    body = {
+        "status": "ok",
+        "version": __version__,
+        "uptime_s": round(time.time() - runtime.started_at, 1),
+    }
     return web.Response(body=orjson.dumps(body), content_type="application/json")
 
 
 async def not_found(request: web.Request) -> web.Response:
-    error = GatewayError(404, f"No route {request.method} {request.path}. Switchboard serves "
-                         "POST /v1/chat/completions, GET /v1/models and GET /health.",
-                         code="unknown_route")
+    error = GatewayError(
+        404,
+        f"No route {request.method} {request.path}. Switchboard serves "
+        "POST /v1/chat/completions, GET /v1/models and GET /health.",
+        code="unknown_route",
+    )
     return openai_error_response(error, request_id_for(request))

@@ -32,7 +32,6 @@ from gateway.server.relay import relay_body, relay_stream
 from gateway.server.request_io import authenticate, parse_json_object, read_body, request_id_for
 from gateway.server.runtime import RUNTIME, Runtime
 
-RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 CLIENT_DIALECT = "openai"
 _LARGE_BODY = 1 << 20
 
@@ -48,8 +47,10 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         payload = parse_json_object(await read_body(request, snapshot.settings.max_body_mb))
         model = payload.get("model")
         if not isinstance(model, str) or not model:
-            raise bad_request("'model' is required: a string such as openai/gpt-4o-mini or "
-                              "a combo name.", param="model")
+            raise bad_request(
+                "'model' is required: a string such as openai/gpt-4o-mini or a combo name.",
+                param="model",
+            )
         entry.requested_model = model
         entry.stream = payload.get("stream") is True
         try:
@@ -66,9 +67,14 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         runtime.log.record(entry)
 
 
-async def _forward(request: web.Request, runtime: Runtime, targets: list[Target],
-                   payload: dict[str, Any], entry: LogEntry, started: float
-                   ) -> web.StreamResponse:
+async def _forward(
+    request: web.Request,
+    runtime: Runtime,
+    targets: list[Target],
+    payload: dict[str, Any],
+    entry: LogEntry,
+    started: float,
+) -> web.StreamResponse:
     usable = [t for t in targets if t.upstream.dialect == CLIENT_DIALECT and not t.upstream.problem]
     if not usable:
         raise _no_usable_target(targets, entry.requested_model or "")
@@ -84,17 +90,21 @@ async def _forward(request: web.Request, runtime: Runtime, targets: list[Target]
         try:
             response = await runtime.http.post(
                 endpoint_url(upstream, target.model, stream=entry.stream),
-                data=request_body(payload), headers=upstream.headers, timeout=timeout)
+                data=request_body(payload),
+                headers=upstream.headers,
+                timeout=timeout,
+            )
         except UPSTREAM_EXCEPTIONS as exc:
             status, reason = describe_failure(exc)
             failure = GatewayError(
-                status, f"Upstream {upstream.provider_name} (connection "
-                f"{upstream.connection!r}) {reason}.",
+                status,
+                f"Upstream {upstream.provider_name} (connection {upstream.connection!r}) {reason}.",
                 code="upstream_timeout" if status == 504 else "upstream_unreachable",
-                type="api_error")
+                type="api_error",
+            )
             continue
         try:
-            if response.status in RETRYABLE_STATUSES and not is_last:
+            if is_retryable(response.status) and not is_last:
                 await response.read()
                 continue
             if entry.stream and response.status == 200:
@@ -102,12 +112,21 @@ async def _forward(request: web.Request, runtime: Runtime, targets: list[Target]
             return await relay_body(response, entry, entry.request_id)
         except UPSTREAM_EXCEPTIONS as exc:
             status, reason = describe_failure(exc)
-            failure = GatewayError(status, f"Upstream {upstream.provider_name} {reason}.",
-                                   code="upstream_unreachable", type="api_error")
+            failure = GatewayError(
+                status,
+                f"Upstream {upstream.provider_name} {reason}.",
+                code="upstream_unreachable",
+                type="api_error",
+            )
         finally:
             response.release()
     assert failure is not None
     raise failure
+
+
+def is_retryable(status: int) -> bool:
+    """Worth another target: the upstream is busy or broken, not the request."""
+    return status >= 500 or status in (408, 429)
 
 
 def request_body(payload: dict[str, Any]) -> bytes | io.BytesIO:
@@ -117,14 +136,21 @@ def request_body(payload: dict[str, Any]) -> bytes | io.BytesIO:
 
 
 def _no_usable_target(targets: list[Target], model: str) -> GatewayError:
-    problems = sorted({f"{t.upstream.connection}: {t.upstream.problem}"
-                       for t in targets if t.upstream.problem})
+    problems = sorted(
+        {f"{t.upstream.connection}: {t.upstream.problem}" for t in targets if t.upstream.problem}
+    )
     if problems:
-        return GatewayError(502, f"No connection can serve {model!r}: " + "; ".join(problems),
-                            code="upstream_unavailable", type="api_error")
+        return GatewayError(
+            502,
+            f"No connection can serve {model!r}: " + "; ".join(problems),
+            code="upstream_unavailable",
+            type="api_error",
+        )
     dialects = sorted({t.upstream.dialect for t in targets})
     return GatewayError(
-        501, f"{model!r} is served by an upstream that speaks {'/'.join(dialects)}; translation from "
+        501,
+        f"{model!r} is served by an upstream that speaks {'/'.join(dialects)}; translation from "
         "OpenAI Chat to that dialect is not available in this version.",
-        code="dialect_not_supported", type="invalid_request_error")
-
+        code="dialect_not_supported",
+        type="invalid_request_error",
+    )

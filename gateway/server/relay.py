@@ -19,10 +19,16 @@ from gateway.server.errors import GatewayError, openai_error_body
 
 _TAIL_BYTES = 8192
 # Upstream headers worth passing on: content type and what clients use to pace themselves.
-_PASSED_HEADERS = ("Content-Type", "Retry-After", "x-ratelimit-limit-requests",
-                   "x-ratelimit-limit-tokens", "x-ratelimit-remaining-requests",
-                   "x-ratelimit-remaining-tokens", "x-ratelimit-reset-requests",
-                   "x-ratelimit-reset-tokens")
+_PASSED_HEADERS = (
+    "Content-Type",
+    "Retry-After",
+    "x-ratelimit-limit-requests",
+    "x-ratelimit-limit-tokens",
+    "x-ratelimit-remaining-requests",
+    "x-ratelimit-remaining-tokens",
+    "x-ratelimit-reset-requests",
+    "x-ratelimit-reset-tokens",
+)
 
 
 def passed_headers(upstream: aiohttp.ClientResponse, request_id: str) -> dict[str, str]:
@@ -64,23 +70,31 @@ def usage_from_sse_tail(tail: bytes) -> Any:
     return None
 
 
-async def relay_body(upstream: aiohttp.ClientResponse, entry: LogEntry, request_id: str
-                     ) -> web.Response:
+async def relay_body(
+    upstream: aiohttp.ClientResponse, entry: LogEntry, request_id: str
+) -> web.Response:
     body = await upstream.read()
     entry.status = upstream.status
     if upstream.status == 200:
         record_usage(entry, usage_from_body(body))
     else:
         entry.error = f"upstream {upstream.status}: {body[:200].decode('utf-8', 'replace')}"
-    response = web.Response(status=upstream.status, body=body,
-                            headers=passed_headers(upstream, request_id))
+    response = web.Response(
+        status=upstream.status, body=body, headers=passed_headers(upstream, request_id)
+    )
     return response
 
 
-async def relay_stream(request: web.Request, upstream: aiohttp.ClientResponse,
-                       entry: LogEntry, request_id: str, started: float) -> web.StreamResponse:
-    response = web.StreamResponse(status=upstream.status,
-                                  headers=passed_headers(upstream, request_id))
+async def relay_stream(
+    request: web.Request,
+    upstream: aiohttp.ClientResponse,
+    entry: LogEntry,
+    request_id: str,
+    started: float,
+) -> web.StreamResponse:
+    response = web.StreamResponse(
+        status=upstream.status, headers=passed_headers(upstream, request_id)
+    )
     response.headers["Cache-Control"] = "no-cache"
     entry.status = upstream.status
     await response.prepare(request)
@@ -98,8 +112,12 @@ async def relay_stream(request: web.Request, upstream: aiohttp.ClientResponse,
     except UPSTREAM_EXCEPTIONS as exc:
         _, reason = describe_failure(exc)
         entry.error = f"stream interrupted: upstream {reason}"
-        error = GatewayError(502, f"The upstream stream was interrupted: {reason}.",
-                             code="upstream_stream_interrupted", type="api_error")
+        error = GatewayError(
+            502,
+            f"The upstream stream was interrupted: {reason}.",
+            code="upstream_stream_interrupted",
+            type="api_error",
+        )
         await _write_quietly(response, b"data: " + openai_error_body(error) + b"\n\n")
         return response
     record_usage(entry, usage_from_sse_tail(tail))

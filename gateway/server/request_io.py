@@ -48,12 +48,16 @@ def authenticate(request: web.Request, snapshot: Snapshot) -> str | None:
     if key is not None:
         name = snapshot.key_names_by_hash.get(hash_key(key))
         if name is None:
-            raise unauthorized("Invalid Switchboard API key. Create one with "
-                               "`switchboard key create NAME`, or copy it from the app.")
+            raise unauthorized(
+                "Invalid Switchboard API key. Create one with "
+                "`switchboard key create NAME`, or copy it from the app."
+            )
         return name
     if snapshot.settings.require_api_key:
-        raise unauthorized("Missing Switchboard API key: send it as 'Authorization: Bearer "
-                           "<key>' or 'x-api-key: <key>'.")
+        raise unauthorized(
+            "Missing Switchboard API key: send it as 'Authorization: Bearer "
+            "<key>' or 'x-api-key: <key>'."
+        )
     if not _is_loopback(request.remote or ""):
         raise unauthorized("Key-less access is allowed from this machine only; send an API key.")
     return None
@@ -78,8 +82,11 @@ async def read_body(request: web.Request, limit_mb: int) -> bytes:
 
 
 def _too_large(limit_mb: int) -> GatewayError:
-    return GatewayError(413, f"Request body is larger than the {limit_mb} MiB limit "
-                        "(setting max_body_mb).", code="request_too_large")
+    return GatewayError(
+        413,
+        f"Request body is larger than the {limit_mb} MiB limit (setting max_body_mb).",
+        code="request_too_large",
+    )
 
 
 def parse_json_object(body: bytes) -> dict[str, Any]:

@@ -35,8 +35,7 @@ def import_toml(data_dir: Path, text: str) -> ImportReport:
     return with_context(data_dir, lambda ctx: import_config(ctx, config))
 
 
-def basic_config(base_url: str, *, upstream_key: str = "sk-upstream-test",
-                 extra: str = "") -> str:
+def basic_config(base_url: str, *, upstream_key: str = "sk-upstream-test", extra: str = "") -> str:
     return f"""
 [settings]
 require_api_key = true
@@ -71,8 +70,8 @@ def log_rows(data_dir: Path) -> list[dict[str, object]]:
         conn.close()
 
 
-async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def wait_for(predicate: Callable[[], bool], limit_s: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + limit_s
     while not predicate():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not reached in time")

@@ -24,11 +24,23 @@ print(len(names), qt)
 def test_importing_every_gateway_module_is_inert(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    env = {**os.environ, "HOME": str(home), "XDG_DATA_HOME": str(home / "data"),
-           "XDG_CONFIG_HOME": str(home / "config"), "PYTHONPATH": str(ROOT),
-           "SWITCHBOARD_DATA_DIR": str(tmp_path / "data")}
-    result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=60, check=False)
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "PYTHONPATH": str(ROOT),
+        "SWITCHBOARD_DATA_DIR": str(tmp_path / "data"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     count, qt_modules = result.stdout.strip().split(" ", 1)
     assert int(count) >= 30  # the walk really imported the package tree

@@ -24,8 +24,9 @@ def test_add_replace_and_remove_connection(data_dir: Path) -> None:
     assert MemoryKeyring.store == {("Switchboard", row.secret_ref.split(":", 1)[1]): "sk-one"}
     with pytest.raises(ConfigError, match="already exists"):
         with_context(data_dir, lambda ctx: commands.add_connection(ctx, openai_entry()))
-    replaced = with_context(data_dir, lambda ctx: commands.add_connection(
-        ctx, openai_entry(key="sk-two"), replace=True))
+    replaced = with_context(
+        data_dir, lambda ctx: commands.add_connection(ctx, openai_entry(key="sk-two"), replace=True)
+    )
     assert replaced.id == row.id
     assert list(MemoryKeyring.store.values()) == ["sk-two"]
     with_context(data_dir, lambda ctx: commands.remove_connection(ctx, "main"))
@@ -47,17 +48,24 @@ def test_every_change_bumps_the_revision(data_dir: Path) -> None:
 
 def test_custom_alias_rules(data_dir: Path) -> None:
     def custom(name: str, alias: str, dialect: str) -> ConnectionEntry:
-        return ConnectionEntry(name=name, provider="custom", dialect=dialect, alias=alias,  # type: ignore[arg-type]
-                               base_url="http://127.0.0.1:1/v1")
+        return ConnectionEntry(
+            name=name,
+            provider="custom",
+            dialect=dialect,
+            alias=alias,  # type: ignore[arg-type]
+            base_url="http://127.0.0.1:1/v1",
+        )
 
     with pytest.raises(ConfigError, match="already the prefix of OpenAI"):
-        with_context(data_dir, lambda ctx: commands.add_connection(
-            ctx, custom("x", "openai", "openai")))
+        with_context(
+            data_dir, lambda ctx: commands.add_connection(ctx, custom("x", "openai", "openai"))
+        )
     with_context(data_dir, lambda ctx: commands.add_connection(ctx, custom("a", "lab", "openai")))
     with_context(data_dir, lambda ctx: commands.add_connection(ctx, custom("b", "lab", "openai")))
     with pytest.raises(ConfigError, match="alias 'lab' is already used by a openai connection"):
-        with_context(data_dir, lambda ctx: commands.add_connection(
-            ctx, custom("c", "lab", "anthropic")))
+        with_context(
+            data_dir, lambda ctx: commands.add_connection(ctx, custom("c", "lab", "anthropic"))
+        )
 
 
 def test_catalog_providers_refuse_dialect_and_alias(data_dir: Path) -> None:
@@ -88,8 +96,12 @@ def test_keys(data_dir: Path) -> None:
 
 def test_combo_nesting_limits(data_dir: Path) -> None:
     def add(name: str, *targets: str, replace: bool = False) -> None:
-        with_context(data_dir, lambda ctx: commands.add_combo(
-            ctx, ComboEntry(name=name, targets=list(targets)), replace=replace))
+        with_context(
+            data_dir,
+            lambda ctx: commands.add_combo(
+                ctx, ComboEntry(name=name, targets=list(targets)), replace=replace
+            ),
+        )
 
     add("a", "openai/gpt-4o-mini")
     add("b", "a")
@@ -106,17 +118,24 @@ def test_combo_nesting_limits(data_dir: Path) -> None:
 
 def test_settings_are_validated(data_dir: Path) -> None:
     with pytest.raises(ConfigError) as raised:
-        with_context(data_dir, lambda ctx: commands.set_settings(
-            ctx, {"port": "x", "nope": 1, "max_body_mb": 0}))
+        with_context(
+            data_dir,
+            lambda ctx: commands.set_settings(ctx, {"port": "x", "nope": 1, "max_body_mb": 0}),
+        )
     message = str(raised.value)
     assert "settings.port: expected an integer, got 'x'" in message
     assert "settings.nope: unknown setting" in message
     assert "settings.max_body_mb: must be at least 1, got 0" in message
     with pytest.raises(ConfigError, match="requires client API keys"):
-        with_context(data_dir, lambda ctx: commands.set_settings(
-            ctx, {"host": "192.168.1.5", "require_api_key": False}))
-    with_context(data_dir, lambda ctx: commands.set_settings(
-        ctx, {"host": "::1", "require_api_key": False}))
+        with_context(
+            data_dir,
+            lambda ctx: commands.set_settings(
+                ctx, {"host": "192.168.1.5", "require_api_key": False}
+            ),
+        )
+    with_context(
+        data_dir, lambda ctx: commands.set_settings(ctx, {"host": "::1", "require_api_key": False})
+    )
     stored = with_context(data_dir, lambda ctx: ctx.store.state().settings)
     assert stored == {"host": "::1", "require_api_key": False}
 
@@ -130,6 +149,8 @@ def test_failed_replace_keeps_the_old_key(data_dir: Path, monkeypatch: pytest.Mo
 
     monkeypatch.setattr(ConfigStore, "write", broken_write)
     with pytest.raises(OSError, match="disk full"):
-        with_context(data_dir, lambda ctx: commands.add_connection(
-            ctx, openai_entry(key="sk-two"), replace=True))
+        with_context(
+            data_dir,
+            lambda ctx: commands.add_connection(ctx, openai_entry(key="sk-two"), replace=True),
+        )
     assert list(MemoryKeyring.store.values()) == ["sk-one"]

@@ -63,7 +63,11 @@ def test_import_stores_everything_and_secrets_only_in_the_keyring(data_dir: Path
     assert [c.name for c in loaded.connections] == ["work-openai", "lab"]
     lab = loaded.connections[1]
     assert (lab.provider, lab.dialect, lab.alias, lab.models) == (
-        "custom", "anthropic", "lab", ("claude-lab-1",))
+        "custom",
+        "anthropic",
+        "lab",
+        ("claude-lab-1",),
+    )
     assert loaded.settings == {"require_api_key": True, "max_body_mb": 16}
     assert loaded.api_keys[0].key_hash == hash_key("sk-sb-0123456789abcdef0123456789abcdef")
     assert sorted(MemoryKeyring.store.values()) == ["lab-key", "sk-test"]
@@ -84,7 +88,8 @@ def test_invalid_file_changes_nothing(data_dir: Path) -> None:
     with pytest.raises(ConfigError) as refused:
         run_import(data_dir, unknown)
     assert "connections[0] ('work-openai').provider: unknown provider 'openaj'" in str(
-        refused.value)
+        refused.value
+    )
     loaded = state(data_dir)
     assert loaded.connections == () and loaded.combos == () and loaded.api_keys == ()
     assert loaded.settings == {}
@@ -114,21 +119,24 @@ targets = ["loop", "zz/model"]
     with pytest.raises((ConfigError, ConfigFileError)) as raised:
         run_import(data_dir, text)
     message = str(raised.value)
-    for expected in ("settings.port: must be at most 65535",
-                     "connections: duplicate entry 'a'",
-                     "connections[0] ('a').alias: required for a custom provider",
-                     "connections[0] ('a').base_url: required for a custom provider",
-                     "connections[1] ('a').api_key: Anthropic needs an API key",
-                     "'zz/model': no provider or custom connection has the prefix 'zz'",
-                     "combos may not contain themselves (loop → loop)"):
+    for expected in (
+        "settings.port: must be at most 65535",
+        "connections: duplicate entry 'a'",
+        "connections[0] ('a').alias: required for a custom provider",
+        "connections[0] ('a').base_url: required for a custom provider",
+        "connections[1] ('a').api_key: Anthropic needs an API key",
+        "'zz/model': no provider or custom connection has the prefix 'zz'",
+        "combos may not contain themselves (loop → loop)",
+    ):
         assert expected in message, message
     assert "require_api_key" in message  # 0.0.0.0 without keys is refused
 
 
 def test_wrong_types_name_the_field() -> None:
     with pytest.raises(ConfigFileError) as raised:
-        parse_config_text('[[connections]]\nname = "x"\nprovider = "openai"\npriority = "high"',
-                          fmt="toml")
+        parse_config_text(
+            '[[connections]]\nname = "x"\nprovider = "openai"\npriority = "high"', fmt="toml"
+        )
     assert "connections[0] ('x').priority:" in str(raised.value)
     with pytest.raises(ConfigFileError) as raised:
         parse_config_text('{"combos": [{"name": "c", "targets": []}]}', fmt="json")
@@ -185,7 +193,7 @@ def test_reimport_replaces_by_name_and_drops_the_old_secret(data_dir: Path) -> N
 
 def test_generated_keys_are_reported_once(data_dir: Path) -> None:
     report = run_import(data_dir, '[[api_keys]]\nname = "ci"\n')
-    (name, plaintext), = report.generated_keys
+    ((name, plaintext),) = report.generated_keys
     assert name == "ci" and plaintext.startswith("sk-sb-") and len(plaintext) == 38
     again = run_import(data_dir, '[[api_keys]]\nname = "ci"\n')
     assert again.generated_keys == []  # existing key kept

@@ -11,31 +11,52 @@ from gateway.routing.resolve import ModelNotFoundError, resolve
 from gateway.security.secrets import open_secrets
 
 
-def connection(name: str, provider: str, *, priority: int = 100, enabled: bool = True,
-               alias: str | None = None, dialect: str | None = None,
-               models: tuple[str, ...] = ()) -> ConnectionRow:
-    return ConnectionRow(id=name, name=name, provider=provider, dialect=dialect, alias=alias,
-                         base_url="http://127.0.0.1:1/v1" if provider == "custom" else None,
-                         secret_ref=None, models=models, enabled=enabled, priority=priority)
+def connection(
+    name: str,
+    provider: str,
+    *,
+    priority: int = 100,
+    enabled: bool = True,
+    alias: str | None = None,
+    dialect: str | None = None,
+    models: tuple[str, ...] = (),
+) -> ConnectionRow:
+    return ConnectionRow(
+        id=name,
+        name=name,
+        provider=provider,
+        dialect=dialect,
+        alias=alias,
+        base_url="http://127.0.0.1:1/v1" if provider == "custom" else None,
+        secret_ref=None,
+        models=models,
+        enabled=enabled,
+        priority=priority,
+    )
 
 
 @pytest.fixture
 def snapshot(tmp_path: object) -> Snapshot:
     state = ConfigState(
-        revision=1, settings={},
+        revision=1,
+        settings={},
         connections=(
             connection("oa-2", "openai", priority=5),
             connection("oa-1", "openai", priority=1),
             connection("oa-off", "openai", priority=0, enabled=False),
-            connection("lab", "custom", alias="lab", dialect="openai",
-                       models=("lab-1", "shared-model")),
+            connection(
+                "lab", "custom", alias="lab", dialect="openai", models=("lab-1", "shared-model")
+            ),
             connection("lab2", "custom", alias="lab2", dialect="openai", models=("shared-model",)),
             connection("lm", "lm-studio"),
         ),
-        combos=(ComboRow("coding", "priority", ("lab/lab-1", "openai/gpt-x"), True),
-                ComboRow("outer", "priority", ("nobody/x", "coding"), True),
-                ComboRow("off", "priority", ("lab/lab-1",), False)),
-        api_keys=())
+        combos=(
+            ComboRow("coding", "priority", ("lab/lab-1", "openai/gpt-x"), True),
+            ComboRow("outer", "priority", ("nobody/x", "coding"), True),
+            ComboRow("off", "priority", ("lab/lab-1",), False),
+        ),
+        api_keys=(),
+    )
     return build_snapshot(state, default_catalog(), open_secrets(tmp_path))  # type: ignore[arg-type]
 
 
@@ -57,7 +78,10 @@ def test_legacy_alias_resolves(snapshot: Snapshot) -> None:
 
 def test_combo_expands_in_order_and_skips_unknown_targets(snapshot: Snapshot) -> None:
     assert names(resolve(snapshot, "coding")) == [
-        ("lab", "lab-1"), ("oa-1", "gpt-x"), ("oa-2", "gpt-x")]
+        ("lab", "lab-1"),
+        ("oa-1", "gpt-x"),
+        ("oa-2", "gpt-x"),
+    ]
     assert names(resolve(snapshot, "outer")) == names(resolve(snapshot, "coding"))
 
 
