@@ -16,6 +16,7 @@ from gateway.config import commands
 from gateway.config.commands import ConfigError
 from gateway.config.file_format import (
     STRATEGIES,
+    ApiKeyEntry,
     ComboEntry,
     ConnectionEntry,
     format_validation_error,
@@ -264,6 +265,10 @@ def _register_key(commands_: Any, common: argparse.ArgumentParser) -> None:
 
 
 def key_create(args: argparse.Namespace) -> int:
+    try:  # the same name rule as the import file, so an export can always be imported
+        ApiKeyEntry(name=args.name)
+    except ValidationError as exc:
+        raise CliError(format_validation_error(exc, vars(args))) from None
     with open_context(args) as ctx:
         try:
             _, plaintext = commands.create_key(ctx, args.name)

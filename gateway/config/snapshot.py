@@ -103,6 +103,8 @@ def upstream_for(row: ConnectionRow, catalog: Catalog, secrets: Secrets) -> Upst
             problem = f"its API key cannot be read: {exc}"
     headers = {
         "Content-Type": "application/json",
+        # Uncompressed: nothing to inflate per chunk, and streams reach the client sooner.
+        "Accept-Encoding": "identity",
         **info.headers,
         **auth_headers(info.auth, api_key),
     }

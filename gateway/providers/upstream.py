@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from functools import lru_cache
 from urllib.parse import quote
 
 import aiohttp
+from yarl import URL
 
 from gateway import __version__
 from gateway.config.snapshot import Upstream
@@ -26,19 +28,28 @@ def create_session() -> aiohttp.ClientSession:
     )
 
 
-def endpoint_url(upstream: Upstream, model: str, *, stream: bool) -> str:
+def endpoint_url(upstream: Upstream, model: str, *, stream: bool) -> URL:
     """Base URLs follow each official SDK: OpenAI-style include /v1, the others are roots."""
-    base = upstream.base_url
-    if upstream.dialect == "openai":
+    return _endpoint(upstream.base_url, upstream.dialect, model, stream)
+
+
+@lru_cache(maxsize=1024)  # parsing a URL per request is measurable on the hot path
+def _endpoint(base: str, dialect: str, model: str, stream: bool) -> URL:
+    return URL(_endpoint_text(base, dialect, model, stream))
+
+
+def _endpoint_text(base: str, dialect: str, model: str, stream: bool) -> str:
+    if dialect == "openai":
         return f"{base}/chat/completions"
-    if upstream.dialect == "responses":
+    if dialect == "responses":
         return f"{base}/responses"
-    if upstream.dialect == "anthropic":
+    if dialect == "anthropic":
         return f"{base}/v1/messages"
     action = "streamGenerateContent?alt=sse" if stream else "generateContent"
     return f"{base}/v1beta/models/{quote(model, safe='')}:{action}"
 
 
+@lru_cache(maxsize=16)
 def timeouts(connect_s: float, read_s: float) -> aiohttp.ClientTimeout:
     # No total limit: a long stream is fine as long as bytes keep coming.
     return aiohttp.ClientTimeout(

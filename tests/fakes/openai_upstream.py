@@ -184,6 +184,7 @@ class RecordedRequest:
     body: Any
     raw: bytes
     query: str = ""
+    peer: tuple[str, int] | None = None  # the client's address: shows connection reuse
 
 
 @dataclass
@@ -389,6 +390,7 @@ class _Handlers:
                 body=body,
                 raw=raw,
                 query=request.query_string,
+                peer=request.transport.get_extra_info("peername") if request.transport else None,
             )
         )
         if len(requests) > MAX_RECORDED:

@@ -62,6 +62,7 @@ async def test_non_stream_passes_through(
     assert upstream.body["model"] == "gpt-4o-mini"  # the alias is gone, the rest unchanged
     assert upstream.body["messages"] == MESSAGES
     assert upstream.headers["authorization"] == "Bearer sk-upstream-test"  # auth replaced
+    assert upstream.headers["accept-encoding"] == "identity"  # nothing to inflate per chunk
     await gateway.flush_logs()
     row = log_rows(data_dir)[-1]
     assert (row["status"], row["key_name"], row["client_dialect"]) == (200, "tests", "openai")
@@ -491,6 +492,15 @@ async def test_changes_from_another_process_are_picked_up(
     ) as sdk:
         reply = await sdk.chat.completions.create(model="openai/gpt-4o-mini", messages=MESSAGES)
     assert reply.choices[0].message.content == "Echo: hello there gateway"
+
+
+async def test_upstream_connections_are_kept_alive(
+    client: openai.AsyncOpenAI, fake: FakeOpenAI
+) -> None:
+    for _ in range(20):
+        await client.chat.completions.create(model="openai/gpt-4o-mini", messages=MESSAGES)
+    peers = {request.peer for request in fake.state.requests[-20:]}
+    assert len(peers) == 1  # twenty sequential requests, one pooled upstream connection
 
 
 async def test_many_concurrent_requests(
