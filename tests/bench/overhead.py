@@ -22,10 +22,10 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -36,6 +36,7 @@ UPSTREAM_KEY = "sk-upstream-test"
 GATEWAY_CORE, UPSTREAM_CORE = 0, 1
 TARGET_P50_MS, TARGET_P99_MS, TARGET_RPS = 0.5, 2.0, 1500.0
 Result = tuple[float, float | None, float | None]  # total, first data: chunk, last one (s)
+Pick = Callable[[Result], float | None]
 Procs = tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]
 
 
@@ -62,43 +63,26 @@ class RawConn:
     def __init__(self, port: int) -> None:
         self.sock = socket.create_connection((HOST, port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = b""
-        self.t_recv = 0.0  # when the last recv() returned
-
-    def _fill(self) -> None:
-        data = self.sock.recv(262144)
-        if not data:
-            raise ConnectionError("server closed the connection")
-        self.t_recv = time.perf_counter()
-        self.buf += data
-
-    def _take(self, n: int) -> bytes:
-        while len(self.buf) < n:
-            self._fill()
-        out, self.buf = self.buf[:n], self.buf[n:]
-        return out
-
-    def _line(self, sep: bytes = b"\r\n") -> bytes:
-        while sep not in self.buf:
-            self._fill()
-        out, self.buf = self.buf.split(sep, 1)
-        return out
+        self.file = self.sock.makefile("rb")  # C-buffered readline() / read(n)
 
     def send(self, request: bytes) -> Result:
         t0 = time.perf_counter()
         self.sock.sendall(request)
-        head = self._line(b"\r\n\r\n").lower()
-        if head[9:12] != b"200":
-            raise RuntimeError(f"HTTP {head[9:12].decode()}: {self.buf[:300]!r}")
+        if (status := self.file.readline())[9:12] != b"200":
+            raise RuntimeError(f"{status!r} from port {self.sock.getpeername()[1]}")
+        headers = {}
+        while (line := self.file.readline()) != b"\r\n":
+            name, _, value = line.partition(b":")
+            headers[name.lower()] = value.strip().lower()
         first = last = None
-        if b"transfer-encoding: chunked" in head:
-            while size := int(self._line().split(b";")[0], 16):
-                if b"data:" in self._take(size + 2):
-                    last = self.t_recv - t0  # when the bytes of this chunk arrived
+        if headers.get(b"transfer-encoding") == b"chunked":
+            while size := int(self.file.readline().split(b";")[0], 16):
+                if b"data:" in self.file.read(size + 2):  # timed as soon as it is complete
+                    last = time.perf_counter() - t0
                     first = last if first is None else first
-            self._take(2)
+            self.file.readline()
         else:
-            self._take(int(head.split(b"content-length:")[1].split(b"\r\n")[0]))
+            self.file.read(int(headers[b"content-length"]))
         return time.perf_counter() - t0, first, last
 
 
@@ -124,20 +108,13 @@ def stack(tmp: Path) -> Iterator[tuple[int, int, Procs]]:
         "XDG_CONFIG_HOME": str(tmp),
     }
     procs: list[subprocess.Popen[bytes]] = []
+    run: dict[str, Any] = {"cwd": ROOT, "env": env}
 
-    def spawn(name: str, args: str, core: int) -> subprocess.Popen[bytes]:
+    def spawn(name: str, core: int, args: list[str]) -> subprocess.Popen[bytes]:
         pin = (lambda: os.sched_setaffinity(0, {core})) if can_pin() else None
+        cmd = [sys.executable, *args]
         with (tmp / f"{name}.log").open("wb") as out:  # the child keeps its own handle
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, *args.split()],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=out,
-                    stderr=out,
-                    preexec_fn=pin,
-                )
-            )
+            procs.append(subprocess.Popen(cmd, **run, stdout=out, stderr=out, preexec_fn=pin))
         return procs[-1]
 
     def wait_for(name: str, ready: Callable[[], bool]) -> None:
@@ -159,37 +136,20 @@ def stack(tmp: Path) -> Iterator[tuple[int, int, Procs]]:
         a.bind((HOST, 0))
         b.bind((HOST, 0))
         up_port, gw_port = a.getsockname()[1], b.getsockname()[1]
-    data = f"--data-dir {tmp / 'data'}"
+    data = ["--data-dir", str(tmp / "data")]
     try:
-        upstream = spawn(
-            "upstream",
-            f"-m tests.fakes.openai_upstream --no-record --port {up_port}",
-            UPSTREAM_CORE,
-        )
+        up_args = ["-m", "tests.fakes.openai_upstream", "--no-record", "--port", str(up_port)]
+        upstream = spawn("upstream", UPSTREAM_CORE, up_args)
         wait_for("upstream", lambda: b"listening on" in (tmp / "upstream.log").read_bytes())
         (tmp / "bench.toml").write_text(
             f'[settings]\nrequire_api_key = true\n[[api_keys]]\nname = "bench"\n'
             f'key = "{CLIENT_KEY}"\n[[connections]]\nname = "fake"\nprovider = "openai"\n'
             f'api_key = "{UPSTREAM_KEY}"\nbase_url = "http://{HOST}:{up_port}/v1"\n'
         )
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "gateway",
-                "config",
-                "import",
-                str(tmp / "bench.toml"),
-                *data.split(),
-            ],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        gateway = spawn(
-            "gateway", f"-m gateway serve --headless --port {gw_port} {data}", GATEWAY_CORE
-        )
+        cmd = [sys.executable, "-m", "gateway", "config", "import", str(tmp / "bench.toml")]
+        subprocess.run([*cmd, *data], **run, check=True, stdout=subprocess.DEVNULL)
+        gw_args = ["-m", "gateway", "serve", "--headless", "--port", str(gw_port), *data]
+        gateway = spawn("gateway", GATEWAY_CORE, gw_args)
         wait_for("gateway", healthy)
         yield up_port, gw_port, (upstream, gateway)
     finally:
@@ -208,14 +168,12 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def alternate(
-    conns: tuple[RawConn, RawConn],
-    reqs: tuple[bytes, bytes],
-    n: int,
-    pick: Callable[[Result], float | None],
-) -> tuple[list[float], list[float]]:
-    """pick(result) for n direct and n gateway requests, interleaved so that both
-    distributions see the same machine noise."""
+Pair = tuple[list[float], list[float]]  # samples: direct, through the gateway
+
+
+def alternate(conns: tuple[RawConn, ...], reqs: tuple[bytes, ...], n: int, pick: Pick) -> Pair:
+    """pick(result) of n direct and n gateway requests, interleaved so that both see the
+    same machine noise."""
     out: tuple[list[float], list[float]] = ([], [])
     for _ in range(n):
         for conn, req, samples in zip(conns, reqs, out, strict=True):
@@ -224,7 +182,13 @@ def alternate(
     return out
 
 
-def compare(title: str, pair: tuple[list[float], list[float]]) -> tuple[float, float]:
+def drip_gap(result: Result) -> float | None:
+    """Time between the first and the last ``data:`` chunk of a stream."""
+    _, first, last = result
+    return None if first is None or last is None else last - first
+
+
+def compare(title: str, pair: Pair) -> tuple[float, float]:
     """Print both distributions; return added p50 and p99 (ms), each percentile subtracted."""
     print(f"{title}, {len(pair[0])} each:")
     for name, values in zip(("direct", "gateway"), pair, strict=True):
@@ -264,10 +228,11 @@ def _client_process(job: tuple[int, bytes, int, float, float, set[int]]) -> tupl
     port, request, conns, start, stop, cores = job
     if cores:
         os.sched_setaffinity(0, cores)
-    try:
-        from uvloop import run
-    except ImportError:
-        from asyncio import run
+    run: Callable[[Coroutine[Any, Any, int]], int] = asyncio.run
+    with suppress(ImportError):
+        import uvloop
+
+        run = uvloop.run
     cpu = time.process_time()
     return run(_load(port, request, conns, start, stop)), time.process_time() - cpu
 
@@ -298,13 +263,9 @@ def throughput(
         results = pending.get(args.duration + 60)
     done = sum(r[0] for r in results)
     per_k = 1e6 / max(done, 1)  # CPU seconds -> ms per 1000 requests
-    return Load(
-        done / args.duration,
-        server / args.duration,
-        server * per_k,
-        other * per_k,
-        sum(r[1] for r in results) * per_k,
-    )
+    clients = sum(r[1] for r in results)
+    rps, busy = done / args.duration, server / args.duration
+    return Load(rps, busy, server * per_k, other * per_k, clients * per_k)
 
 
 # ----------------------------------------------------------------------------- main
@@ -324,11 +285,8 @@ def main() -> int:
         stack(Path(tmp)) as (up_port, gw_port, (upstream, gateway)),
     ):
         if can_pin():
-            cores = {
-                c
-                for t in Path(f"/proc/{gateway.pid}/task").iterdir()
-                for c in os.sched_getaffinity(int(t.name))
-            }
+            tasks = Path(f"/proc/{gateway.pid}/task").iterdir()  # every thread
+            cores = set().union(*(os.sched_getaffinity(int(t.name)) for t in tasks))
             print(
                 f"pinned: gateway (pid {gateway.pid}, all threads) to cores {sorted(cores)}, "
                 f"upstream (pid {upstream.pid}) to cores "
@@ -338,16 +296,10 @@ def main() -> int:
             print("nothing pinned: fewer than 2 cores or no sched_setaffinity")
 
         def pair(model: str, stream: bool = False) -> tuple[bytes, bytes]:
-            return (
-                build_request(up_port, UPSTREAM_KEY, model, stream=stream),
-                build_request(gw_port, CLIENT_KEY, f"openai/{model}", stream=stream),
-            )
+            direct = build_request(up_port, UPSTREAM_KEY, model, stream=stream)
+            return direct, build_request(gw_port, CLIENT_KEY, "openai/" + model, stream=stream)
 
-        plain, streamed, drip = (
-            pair("fake-echo"),
-            pair("fake-echo", True),
-            pair("fake-drip-50", True),
-        )
+        plain, streamed = pair("fake-echo"), pair("fake-echo", stream=True)
         conns = RawConn(up_port), RawConn(gw_port)
         print(
             "\nclient: blocking socket (unpinned), one keep-alive connection per target, "
@@ -359,7 +311,7 @@ def main() -> int:
         add_p50, add_p99 = compare("latency, non-stream, concurrency 1", latency)
         ttfb = alternate(conns, streamed, args.streams, lambda r: r[1])
         ttfb_p50, _ = compare("stream, time to the first 'data:' chunk", ttfb)
-        gaps = alternate(conns, drip, 4, lambda r: r[2] - r[1] if r[1] and r[2] else None)
+        gaps = alternate(conns, pair("fake-drip-50", stream=True), 4, drip_gap)
         d_gap, g_gap = (statistics.fmean(g) * 1e3 for g in gaps)
         print(
             f"fake-drip-50, first -> last chunk: direct {d_gap:.1f} ms, gateway {g_gap:.1f} ms "

@@ -193,10 +193,25 @@ def test_provider_list_table(cli: Cli) -> None:
     rows = {line.split()[0]: line.split() for line in lines[1:]}
     catalog = default_catalog()
     assert list(rows) == [p.id for p in catalog.providers]
-    assert rows["openai"][:5] == ["openai", "openai", "openai", "api-key", catalog.get("openai").base_url]  # type: ignore[union-attr]
+    openai = catalog.get("openai")
+    assert openai is not None
+    assert rows["openai"] == [
+        "openai",
+        "openai",
+        "openai",
+        "api-key",
+        openai.base_url,
+        str(len(openai.models)),
+    ]
     assert rows["anthropic"][2] == "anthropic"
     assert rows["gemini"][2] == "gemini"
-    assert rows["ollama"][:5] == ["ollama", "ollama", "openai", "local", "http://127.0.0.1:11434/v1"]
+    assert rows["ollama"][:5] == [
+        "ollama",
+        "ollama",
+        "openai",
+        "local",
+        "http://127.0.0.1:11434/v1",
+    ]
 
 
 def test_provider_list_json(cli: Cli) -> None:
@@ -242,7 +257,16 @@ def test_connection_add_with_api_key_stores_it_in_the_keyring_only(
         }
     ]
     table = cli.ok("connection", "list").out.splitlines()
-    assert table[0].split() == ["NAME", "PROVIDER", "PREFIX", "BASE", "URL", "PRIORITY", "ENABLED", "KEY"]
+    assert table[0].split() == [
+        "NAME",
+        "PROVIDER",
+        "PREFIX",
+        "BASE",
+        "URL",
+        "PRIORITY",
+        "ENABLED",
+        "KEY",
+    ]
     assert table[1].split() == ["work", "openai", "-", "-", "100", "yes", "stored"]
     assert len(table) == 2
     assert_secret_nowhere(UPSTREAM_KEY, cli, data_dir)
@@ -262,8 +286,9 @@ def test_connection_add_with_an_unset_env_var_is_refused(
     cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
-    result = cli("connection", "add", "work", "--provider", "openai", "--api-key-env",
-                 "NOT_SET_ANYWHERE")  # fmt: skip
+    result = cli(
+        "connection", "add", "work", "--provider", "openai", "--api-key-env", "NOT_SET_ANYWHERE"
+    )
     assert result.code == 1
     assert result.err == (
         "switchboard: environment variable NOT_SET_ANYWHERE is empty or not set\n"
@@ -309,8 +334,20 @@ def test_connection_duplicate_name_is_refused(cli: Cli) -> None:
 
 def test_connection_replace(cli: Cli, data_dir: Path) -> None:
     cli.ok("connection", "add", "work", "--provider", "openai", "--api-key", UPSTREAM_KEY)
-    cli.ok("connection", "add", "work", "--provider", "openai", "--api-key", OTHER_KEY,
-           "--priority", "5", "--base-url", "http://127.0.0.1:9/v1/", "--replace")  # fmt: skip
+    cli.ok(
+        "connection",
+        "add",
+        "work",
+        "--provider",
+        "openai",
+        "--api-key",
+        OTHER_KEY,
+        "--priority",
+        "5",
+        "--base-url",
+        "http://127.0.0.1:9/v1/",
+        "--replace",
+    )
     [row] = cli.json("connection", "list")
     assert (row["priority"], row["base_url"], row["has_api_key"]) == (
         5,
@@ -334,16 +371,38 @@ def test_connection_unknown_provider_names_the_known_ones(cli: Cli) -> None:
 
 
 def test_custom_connection_without_alias_names_the_field(cli: Cli) -> None:
-    result = cli("connection", "add", "mine", "--provider", "custom", "--dialect", "openai",
-                 "--base-url", "http://127.0.0.1:9/v1")  # fmt: skip
+    result = cli(
+        "connection",
+        "add",
+        "mine",
+        "--provider",
+        "custom",
+        "--dialect",
+        "openai",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+    )
     assert result.code == 1
     assert result.err == "switchboard: connection.alias: required for a custom provider\n"
     assert cli.json("connection", "list") == []
 
 
 def test_custom_connection_with_alias(cli: Cli) -> None:
-    cli.ok("connection", "add", "mine", "--provider", "custom", "--dialect", "anthropic",
-           "--alias", "lab", "--base-url", "http://127.0.0.1:9", "--model", "m1")  # fmt: skip
+    cli.ok(
+        "connection",
+        "add",
+        "mine",
+        "--provider",
+        "custom",
+        "--dialect",
+        "anthropic",
+        "--alias",
+        "lab",
+        "--base-url",
+        "http://127.0.0.1:9",
+        "--model",
+        "m1",
+    )
     [row] = cli.json("connection", "list")
     assert (row["provider"], row["dialect"], row["alias"], row["models"]) == (
         "custom",
@@ -392,8 +451,19 @@ async def fake() -> AsyncIterator[FakeOpenAI]:
 
 
 async def test_connection_test_ok(cli: Cli, fake: FakeOpenAI) -> None:
-    cli.ok("connection", "add", "work", "--provider", "openai", "--api-key", DEFAULT_API_KEY,
-           "--base-url", fake.base_url, "--model", "gpt-4o-mini")  # fmt: skip
+    cli.ok(
+        "connection",
+        "add",
+        "work",
+        "--provider",
+        "openai",
+        "--api-key",
+        DEFAULT_API_KEY,
+        "--base-url",
+        fake.base_url,
+        "--model",
+        "gpt-4o-mini",
+    )
     # The command runs its own asyncio.run: call it off this loop, which serves the fake.
     result = await asyncio.to_thread(cli, "connection", "test", "work")
     assert result.code == 0, result
@@ -409,9 +479,44 @@ async def test_connection_test_ok(cli: Cli, fake: FakeOpenAI) -> None:
     }
 
 
+async def test_connection_test_without_a_model_lists_models(cli: Cli, fake: FakeOpenAI) -> None:
+    cli.ok(
+        "connection",
+        "add",
+        "lab",
+        "--provider",
+        "custom",
+        "--dialect",
+        "openai",
+        "--alias",
+        "lab",
+        "--base-url",
+        fake.base_url,
+        "--api-key",
+        DEFAULT_API_KEY,
+    )
+    result = await asyncio.to_thread(cli, "connection", "test", "lab")
+    assert result.code == 0, result
+    assert re.fullmatch(r"ok: GET /models answered in \d+ ms\n", result.out)
+    [request] = fake.state.requests
+    assert (request.method, request.path) == ("GET", "/v1/models")
+    assert request.headers["authorization"] == f"Bearer {DEFAULT_API_KEY}"
+
+
 async def test_connection_test_with_a_wrong_key(cli: Cli, fake: FakeOpenAI) -> None:
-    cli.ok("connection", "add", "work", "--provider", "openai", "--api-key", UPSTREAM_KEY,
-           "--base-url", fake.base_url, "--model", "gpt-4o-mini")  # fmt: skip
+    cli.ok(
+        "connection",
+        "add",
+        "work",
+        "--provider",
+        "openai",
+        "--api-key",
+        UPSTREAM_KEY,
+        "--base-url",
+        fake.base_url,
+        "--model",
+        "gpt-4o-mini",
+    )
     result = await asyncio.to_thread(cli, "connection", "test", "work", "--model", "gpt-4o")
     assert result.code == 1
     assert result.out == ""
@@ -426,8 +531,17 @@ async def test_connection_test_with_a_wrong_key(cli: Cli, fake: FakeOpenAI) -> N
 async def test_connection_test_unreachable(cli: Cli) -> None:
     port = closed_port()
     base_url = f"http://127.0.0.1:{port}/v1"
-    cli.ok("connection", "add", "work", "--provider", "openai", "--api-key", UPSTREAM_KEY,
-           "--base-url", base_url)  # fmt: skip
+    cli.ok(
+        "connection",
+        "add",
+        "work",
+        "--provider",
+        "openai",
+        "--api-key",
+        UPSTREAM_KEY,
+        "--base-url",
+        base_url,
+    )
     result = await asyncio.to_thread(cli, "connection", "test", "work", "--timeout", "10")
     assert result.code == 1
     assert result.out == ""
@@ -490,9 +604,7 @@ def test_key_duplicate_active_name_is_refused(cli: Cli) -> None:
 def test_key_revoke_unknown(cli: Cli) -> None:
     result = cli("key", "revoke", "ghost")
     assert result.code == 1
-    assert result.err == (
-        "switchboard: no active key named 'ghost' (see `switchboard key list`)\n"
-    )
+    assert result.err == ("switchboard: no active key named 'ghost' (see `switchboard key list`)\n")
 
 
 # --------------------------------------------------------------------------- combo
@@ -546,8 +658,19 @@ def test_combo_with_an_unknown_prefix_is_refused(cli: Cli) -> None:
 
 def test_combo_custom_alias_prefix_is_accepted_once_a_connection_has_it(cli: Cli) -> None:
     assert cli("combo", "add", "daily", "lab/qwen3").code == 1
-    cli.ok("connection", "add", "mine", "--provider", "custom", "--dialect", "openai",
-           "--alias", "lab", "--base-url", "http://127.0.0.1:9/v1")  # fmt: skip
+    cli.ok(
+        "connection",
+        "add",
+        "mine",
+        "--provider",
+        "custom",
+        "--dialect",
+        "openai",
+        "--alias",
+        "lab",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+    )
     cli.ok("combo", "add", "daily", "lab/qwen3")
 
 
@@ -699,7 +822,9 @@ def test_config_import_twice_changes_nothing_the_second_time(
     assert list(MemoryKeyring.store.values()) == [UPSTREAM_KEY]
 
 
-BAD_SCHEMA = IMPORT_TOML + """
+BAD_SCHEMA = (
+    IMPORT_TOML
+    + """
 [[connections]]
 name = "bad"
 provider = "custom"
@@ -707,13 +832,17 @@ dialect = "openai"
 alias = "Not An Alias"
 base_url = "http://127.0.0.1:9/v1"
 """
+)
 
-BAD_MEANING = IMPORT_TOML.replace('"lab/qwen3"]', '"lab/qwen3", "nope/x"]') + """
+BAD_MEANING = (
+    IMPORT_TOML.replace('"lab/qwen3"]', '"lab/qwen3", "nope/x"]')
+    + """
 [[connections]]
 name = "bad"
 provider = "nope"
 api_key = "sk-proj-CliTest-Other-8c0d93"
 """
+)
 
 
 @pytest.mark.parametrize(
@@ -759,9 +888,7 @@ def test_config_import_of_unparseable_toml(cli: Cli, tmp_path: Path) -> None:
     path = write_config(tmp_path, "broken.toml", "[[connections]\nname = 1\n")
     result = cli("config", "import", str(path))
     assert result.code == 1
-    assert result.err.startswith(
-        f"switchboard: {path}: nothing was imported:\nnot valid TOML: "
-    )
+    assert result.err.startswith(f"switchboard: {path}: nothing was imported:\nnot valid TOML: ")
 
 
 def test_config_import_of_a_missing_file(cli: Cli, tmp_path: Path) -> None:
@@ -819,9 +946,7 @@ def test_config_export_with_secrets_to_a_file_is_private(configured: Cli, tmp_pa
     target.write_text("old content\n", encoding="utf-8")
     target.chmod(0o644)
     result = configured.ok("config", "export", "--with-secrets", "-o", str(target))
-    assert result.err == (
-        f"Wrote {target}.\nThe export contains API keys: keep it private.\n"
-    )
+    assert result.err == (f"Wrote {target}.\nThe export contains API keys: keep it private.\n")
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert tomllib.loads(target.read_text(encoding="utf-8"))["connections"][0]["api_key"] == (
         UPSTREAM_KEY
@@ -835,8 +960,9 @@ def test_config_export_round_trips(
     first = configured.ok("config", "export", "--with-secrets", "--format", fmt).out
     path = write_config(tmp_path, f"exported.{fmt}", first)
     configured.ok("config", "import", str(path), data_dir=fresh_dir)
-    second = configured.ok("config", "export", "--with-secrets", "--format", fmt,
-                           data_dir=fresh_dir).out  # fmt: skip
+    second = configured.ok(
+        "config", "export", "--with-secrets", "--format", fmt, data_dir=fresh_dir
+    ).out
     assert second == first
     without = configured.ok("config", "export", "--format", fmt, data_dir=fresh_dir).out
     assert without == configured.ok("config", "export", "--format", fmt).out
@@ -884,9 +1010,19 @@ def test_logs_when_empty(cli: Cli, data_dir: Path) -> None:
 ENTRIES = [
     log_entry(1),
     log_entry(2, status=429, error="upstream 429: slow down", tokens_in=None, tokens_out=None),
-    log_entry(3, key_name=None, provider=None, connection=None, upstream_model=None,
-              requested_model="nope/x", status=404, error="model 'nope/x' is not available",
-              tokens_in=None, tokens_out=None, stream=True),  # fmt: skip
+    log_entry(
+        3,
+        key_name=None,
+        provider=None,
+        connection=None,
+        upstream_model=None,
+        requested_model="nope/x",
+        status=404,
+        error="model 'nope/x' is not available",
+        tokens_in=None,
+        tokens_out=None,
+        stream=True,
+    ),
 ]
 
 
@@ -966,3 +1102,14 @@ def test_an_impossible_port_is_refused_before_anything_starts(
     assert captured.out == ""
     assert "argument --port: " in captured.err
     assert list(data_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["", "bad name!", ".dot-first"])
+def test_key_create_validates_the_name_like_the_import_file(
+    cli: Cli, data_dir: Path, name: str
+) -> None:
+    result = cli("key", "create", name)
+    assert result.code == 1
+    assert result.out == ""
+    assert result.err.startswith("switchboard: name: String should match pattern ")
+    assert cli.json("key", "list") == []

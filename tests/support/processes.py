@@ -20,7 +20,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -124,11 +124,11 @@ async def run_cli_async(
     env: Mapping[str, str],
     log_dir: Path,
     stdin_text: str | None = None,
-    timeout: float = RUN_TIMEOUT_S,
+    limit_s: float = RUN_TIMEOUT_S,
 ) -> CliRun:
     """:func:`run_cli` in a worker thread, so the test's event loop (and fakes on it) runs."""
     return await asyncio.to_thread(
-        run_cli, args, env=env, log_dir=log_dir, stdin_text=stdin_text, timeout=timeout
+        run_cli, args, env=env, log_dir=log_dir, stdin_text=stdin_text, timeout=limit_s
     )
 
 
@@ -169,47 +169,35 @@ class ServeProcess:
 
     # waiting -----------------------------------------------------------------------------
 
-    def _check(self, predicate: Callable[[], bool], what: str, deadline: float) -> bool:
-        """True when ``predicate`` holds; raises if the child exited first or time is up."""
-        if predicate():
-            return True
-        if self.proc.poll() is not None:
-            if predicate():  # the child wrote it and then exited
-                return True
-            raise AssertionError(f"the child exited before {what}\n{self.describe()}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}\n{self.describe()}")
-        return False
-
     async def wait_for_stdout(
-        self, pattern: re.Pattern[str], *, timeout: float = START_TIMEOUT_S
+        self, pattern: re.Pattern[str], *, limit_s: float = START_TIMEOUT_S
     ) -> re.Match[str]:
         """Poll the stdout file until ``pattern`` matches; fail if the child exits first."""
-        deadline = time.monotonic() + timeout
-        found: list[re.Match[str]] = []
-
-        def matched() -> bool:
+        deadline = time.monotonic() + limit_s
+        what = f"{pattern.pattern!r} on stdout"
+        while True:
+            exited = self.proc.poll() is not None  # before reading: a last line is not missed
             match = pattern.search(self.stdout())
-            if match:
-                found.append(match)
-            return match is not None
-
-        while not self._check(matched, f"{pattern.pattern!r} on stdout", deadline):
+            if match is not None:
+                return match
+            if exited:
+                raise AssertionError(f"the child exited before {what}\n{self.describe()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}\n{self.describe()}")
             await asyncio.sleep(POLL_INTERVAL_S)
-        return found[-1]
 
-    async def wait_for_endpoint(self, *, timeout: float = START_TIMEOUT_S) -> str:
+    async def wait_for_endpoint(self, *, limit_s: float = START_TIMEOUT_S) -> str:
         """The ``http://host:port`` the gateway printed once it was listening."""
-        match = await self.wait_for_stdout(LISTENING_RE, timeout=timeout)
+        match = await self.wait_for_stdout(LISTENING_RE, limit_s=limit_s)
         return match.group(1)
 
-    async def wait_exit(self, timeout: float) -> int:
-        """The exit code, waiting at most ``timeout`` seconds (a liveness limit)."""
+    async def wait_exit(self, limit_s: float) -> int:
+        """The exit code, waiting at most ``limit_s`` seconds (a liveness limit)."""
         try:
-            return await asyncio.to_thread(self.proc.wait, timeout)
+            return await asyncio.to_thread(self.proc.wait, limit_s)
         except subprocess.TimeoutExpired:
             raise AssertionError(
-                f"the child did not exit within {timeout} s\n{self.describe()}"
+                f"the child did not exit within {limit_s} s\n{self.describe()}"
             ) from None
 
     # control -----------------------------------------------------------------------------
@@ -232,6 +220,33 @@ class ServeProcess:
         tb: TracebackType | None,
     ) -> None:
         self.kill()
+
+
+async def wait_until(
+    predicate: Callable[[], bool], what: str, *, limit_s: float = START_TIMEOUT_S
+) -> None:
+    """Poll ``predicate`` (on this loop, so fakes on it keep serving) until it holds."""
+    deadline = time.monotonic() + limit_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(POLL_INTERVAL_S)
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], what: str, *, limit_s: float = START_TIMEOUT_S
+) -> None:
+    """Poll an async ``check`` (say, an HTTP request) until it returns True."""
+    deadline = time.monotonic() + limit_s
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(POLL_INTERVAL_S)
+
+
+def folder_files(folder: Path) -> dict[Path, bytes]:
+    """Every file under ``folder`` (recursively, -wal/-shm included) and its bytes."""
+    return {path: path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
 def all_output(log_dir: Path) -> dict[Path, bytes]:
