@@ -130,14 +130,15 @@ class GatewayService:
             )
             if problem := check_exposure(self.host, snapshot.settings.require_api_key):
                 raise ServiceError(f"Refusing to start: {problem}.")
-            if snapshot.settings.require_api_key and not snapshot.key_names_by_hash:
-                _, self.created_key = await self.call(
-                    commands.create_key, self.context, DEFAULT_KEY_NAME
-                )
-                snapshot = await asyncio.to_thread(self._build_snapshot)
             assert self._logs is not None
             self._runtime = Runtime(snapshot, create_session(), RequestLog(self._logs))
             await self._serve(self._runtime)
+            # Only once the port is ours: a failed start must not leave a key nobody saw.
+            if snapshot.settings.require_api_key and not snapshot.key_names_by_hash:
+                _, self.created_key = await asyncio.to_thread(
+                    commands.create_key, self.context, DEFAULT_KEY_NAME
+                )
+                self._runtime.snapshot = await asyncio.to_thread(self._build_snapshot)
         except BaseException:
             await self.stop()
             raise

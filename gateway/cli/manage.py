@@ -13,7 +13,6 @@ from pydantic import ValidationError
 
 from gateway.cli.common import CliError, add_json_flag, open_context, print_json, print_table
 from gateway.config import commands
-from gateway.config.commands import ConfigError
 from gateway.config.file_format import (
     STRATEGIES,
     ApiKeyEntry,
@@ -25,7 +24,6 @@ from gateway.config.repository import get_connection, list_api_keys
 from gateway.config.snapshot import upstream_for
 from gateway.providers.catalog import default_catalog
 from gateway.providers.probe import probe
-from gateway.security.secrets import SecretStoreError
 
 
 def register(commands_: Any, common: argparse.ArgumentParser) -> None:
@@ -173,10 +171,7 @@ def connection_add(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         raise CliError(format_validation_error(exc, vars(args))) from None
     with open_context(args) as ctx:
-        try:
-            row = commands.add_connection(ctx, entry, replace=args.replace)
-        except (ConfigError, SecretStoreError) as exc:
-            raise CliError(str(exc)) from None
+        row = commands.add_connection(ctx, entry, replace=args.replace)
     where = f" ({ctx.secrets.description})" if row.secret_ref else ""
     print(f"Added connection {row.name!r}{where}.")
     return 0
@@ -224,10 +219,7 @@ def connection_list(args: argparse.Namespace) -> int:
 
 def connection_remove(args: argparse.Namespace) -> int:
     with open_context(args) as ctx:
-        try:
-            commands.remove_connection(ctx, args.name)
-        except ConfigError as exc:
-            raise CliError(str(exc)) from None
+        commands.remove_connection(ctx, args.name)
     print(f"Removed connection {args.name!r}.")
     return 0
 
@@ -270,10 +262,7 @@ def key_create(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         raise CliError(format_validation_error(exc, vars(args))) from None
     with open_context(args) as ctx:
-        try:
-            _, plaintext = commands.create_key(ctx, args.name)
-        except ConfigError as exc:
-            raise CliError(str(exc)) from None
+        _, plaintext = commands.create_key(ctx, args.name)
     print(plaintext)
     print(
         f"Key {args.name!r} created. It is shown only now; Switchboard keeps only its hash.",
@@ -303,10 +292,7 @@ def key_list(args: argparse.Namespace) -> int:
 
 def key_revoke(args: argparse.Namespace) -> int:
     with open_context(args) as ctx:
-        try:
-            commands.revoke_key(ctx, args.name)
-        except ConfigError as exc:
-            raise CliError(str(exc)) from None
+        commands.revoke_key(ctx, args.name)
     print(f"Revoked key {args.name!r}.")
     return 0
 
@@ -342,10 +328,7 @@ def combo_add(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         raise CliError(format_validation_error(exc, vars(args))) from None
     with open_context(args) as ctx:
-        try:
-            commands.add_combo(ctx, entry, replace=args.replace)
-        except ConfigError as exc:
-            raise CliError(str(exc)) from None
+        commands.add_combo(ctx, entry, replace=args.replace)
     print(f"Added combo {args.name!r}: {' → '.join(args.targets)}.")
     return 0
 
@@ -376,9 +359,6 @@ def combo_list(args: argparse.Namespace) -> int:
 
 def combo_remove(args: argparse.Namespace) -> int:
     with open_context(args) as ctx:
-        try:
-            commands.remove_combo(ctx, args.name)
-        except ConfigError as exc:
-            raise CliError(str(exc)) from None
+        commands.remove_combo(ctx, args.name)
     print(f"Removed combo {args.name!r}.")
     return 0

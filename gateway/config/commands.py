@@ -16,7 +16,7 @@ from typing import TypeVar
 import apsw
 
 from gateway.config import repository as repo
-from gateway.config.file_format import ComboEntry, ConnectionEntry
+from gateway.config.file_format import NAME_PATTERN, NAME_RULE, ComboEntry, ConnectionEntry
 from gateway.config.settings import coerce_setting
 from gateway.config.store import ConfigStore
 from gateway.config.validation import (
@@ -99,7 +99,8 @@ def add_connection(
             f"a connection named {entry.name!r} already exists "
             "(remove it first, or choose another name)"
         )
-    problems = check_connection(entry, ctx.catalog, "connection")
+    stored = bool(existing and existing.secret_ref)  # replacing keeps the stored key
+    problems = check_connection(entry, ctx.catalog, "connection", has_stored_key=stored)
     others = [
         (f"connection {c.name!r}", entry_from_row(c))
         for c in state.connections
@@ -133,6 +134,8 @@ def remove_connection(ctx: Context, name: str) -> None:
 
 def create_key(ctx: Context, name: str, key: str | None = None) -> tuple[repo.ApiKeyRow, str]:
     """Create a client API key; returns the row and the plaintext, which is never stored."""
+    if not NAME_PATTERN.match(name):
+        raise ConfigError(f"key name {name!r}: {NAME_RULE}")
     plaintext = key or generate_key()
     key_hash = hash_key(plaintext)
 

@@ -21,6 +21,8 @@ Strategy = Literal["priority"]
 STRATEGIES: tuple[str, ...] = ("priority",)
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+NAME_PATTERN = re.compile(_NAME)
+NAME_RULE = "names are 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
 _ALIAS = r"^[a-z0-9][a-z0-9-]{0,31}$"
 Name = Annotated[str, Field(pattern=_NAME)]
 

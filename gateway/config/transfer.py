@@ -64,7 +64,9 @@ def import_config(ctx: Context, file: ConfigFile) -> ImportReport:
     existing_connections = {c.name: c for c in state.connections}
     labelled = [(f"connections[{i}] ({c.name!r})", c) for i, c in enumerate(file.connections)]
     for where, entry in labelled:
-        problems += check_connection(entry, ctx.catalog, where)
+        old = existing_connections.get(entry.name)
+        stored = bool(old and old.secret_ref)  # re-importing an export keeps the stored key
+        problems += check_connection(entry, ctx.catalog, where, has_stored_key=stored)
     incoming_names = {c.name for c in file.connections}
     kept = [
         (f"connection {c.name!r}", entry_from_row(c))

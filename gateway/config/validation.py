@@ -33,7 +33,9 @@ def check_exposure(host: str, require_api_key: bool) -> str | None:
     return None
 
 
-def check_connection(entry: ConnectionEntry, catalog: Catalog, where: str) -> list[str]:
+def check_connection(
+    entry: ConnectionEntry, catalog: Catalog, where: str, *, has_stored_key: bool = False
+) -> list[str]:
     problems: list[str] = []
     if entry.provider == "custom":
         for attr in ("dialect", "alias", "base_url"):
@@ -58,7 +60,7 @@ def check_connection(entry: ConnectionEntry, catalog: Catalog, where: str) -> li
                 f"{where}.{attr}: only custom providers set this "
                 f"({info.name} speaks {info.dialect} as {info.alias}/…)"
             )
-    if info.key_required and not entry.api_key:
+    if info.key_required and not entry.api_key and not has_stored_key:
         problems.append(f"{where}.api_key: {info.name} needs an API key")
     return problems
 

@@ -30,12 +30,16 @@ def test_config_example_imports_and_means_what_it_says(data_dir: Path) -> None:
     config = parse_config_text(config_example(), fmt="toml")
     with_context(data_dir, lambda ctx: import_config(ctx, config))
     snapshot = with_context(
-        data_dir, lambda ctx: build_snapshot(ctx.store.state(), ctx.catalog, ctx.secrets))
+        data_dir, lambda ctx: build_snapshot(ctx.store.state(), ctx.catalog, ctx.secrets)
+    )
     assert snapshot.settings.require_api_key is True
     assert snapshot.key_names_by_hash == {
-        hash_key("sk-sb-0123456789abcdef0123456789abcdef"): "laptop"}
-    coding = [(t.upstream.connection, t.upstream.dialect, t.upstream.base_url, t.model)
-              for t in resolve(snapshot, "coding")]
+        hash_key("sk-sb-0123456789abcdef0123456789abcdef"): "laptop"
+    }
+    coding = [
+        (t.upstream.connection, t.upstream.dialect, t.upstream.base_url, t.model)
+        for t in resolve(snapshot, "coding")
+    ]
     assert coding == [
         ("work-openai", "openai", "http://127.0.0.1:9000/v1", "gpt-4o-mini"),
         ("lab", "anthropic", "http://127.0.0.1:9001", "claude-lab-1"),
@@ -52,8 +56,11 @@ def test_every_setting_is_documented() -> None:
         row = re.search(rf"^\| `{spec.name}` \| (\w+) \| `([^`]*)` \|", text, re.M)
         assert row, f"setting {spec.name} is not in docs/config.md"
         default = row.group(2).strip('"')
-        assert default in (str(spec.default).lower(), str(spec.default), f"{spec.default:g}"
-                           if isinstance(spec.default, float) else str(spec.default)), spec.name
+        assert default in (
+            str(spec.default).lower(),
+            str(spec.default),
+            f"{spec.default:g}" if isinstance(spec.default, float) else str(spec.default),
+        ), spec.name
 
 
 def _commands() -> list[str]:

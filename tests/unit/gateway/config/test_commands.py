@@ -154,3 +154,17 @@ def test_failed_replace_keeps_the_old_key(data_dir: Path, monkeypatch: pytest.Mo
             lambda ctx: commands.add_connection(ctx, openai_entry(key="sk-two"), replace=True),
         )
     assert list(MemoryKeyring.store.values()) == ["sk-one"]
+
+
+def test_replace_without_a_key_keeps_the_stored_one(data_dir: Path) -> None:
+    first = with_context(data_dir, lambda ctx: commands.add_connection(ctx, openai_entry()))
+    again = ConnectionEntry(name="main", provider="openai", priority=5)
+    row = with_context(data_dir, lambda ctx: commands.add_connection(ctx, again, replace=True))
+    assert (row.priority, row.secret_ref) == (5, first.secret_ref)
+    assert list(MemoryKeyring.store.values()) == ["sk-one"]
+
+
+def test_key_names_follow_the_file_rule(data_dir: Path) -> None:
+    for bad in ("", "bad name!", "-dash", "x" * 65):
+        with pytest.raises(ConfigError, match="names are 1 to 64 letters"):
+            with_context(data_dir, lambda ctx, bad=bad: commands.create_key(ctx, bad))

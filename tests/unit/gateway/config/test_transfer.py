@@ -204,3 +204,13 @@ def test_a_key_registered_under_another_name_is_refused(data_dir: Path) -> None:
     text = '[[api_keys]]\nname = "other"\nkey = "sk-sb-0123456789abcdef0123456789abcdef"\n'
     with pytest.raises(ConfigError, match="already registered as 'laptop'"):
         run_import(data_dir, text)
+
+
+def test_reimporting_an_export_without_secrets_keeps_the_keys(data_dir: Path) -> None:
+    import tomli_w
+
+    run_import(data_dir, GOOD)
+    exported = with_context(data_dir, lambda ctx: export_config(ctx))
+    run_import(data_dir, tomli_w.dumps(exported))
+    assert sorted(MemoryKeyring.store.values()) == ["lab-key", "sk-test"]
+    assert all(c.secret_ref for c in state(data_dir).connections)
