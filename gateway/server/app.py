@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.server.info import health, list_models, not_found
-from gateway.server.openai_chat import chat_completions
+from gateway.server import anthropic_messages, gemini_api, info, openai_chat, responses_api
 from gateway.server.runtime import RUNTIME, Runtime
 
 # The body limit is enforced per request from the live settings (request_io.read_body), so
@@ -16,8 +15,17 @@ _HARD_BODY_CAP = 1024 * 1024 * 1024
 def create_app(runtime: Runtime) -> web.Application:
     app = web.Application(client_max_size=_HARD_BODY_CAP)
     app[RUNTIME] = runtime
-    app.router.add_post("/v1/chat/completions", chat_completions)
-    app.router.add_get("/v1/models", list_models)
-    app.router.add_get("/health", health)
-    app.router.add_route("*", "/{tail:.*}", not_found)
+    add = app.router
+    add.add_post("/v1/chat/completions", openai_chat.chat_completions)
+    add.add_post("/v1/messages", anthropic_messages.create_message)
+    add.add_post("/v1/messages/count_tokens", anthropic_messages.count_tokens)
+    add.add_post("/v1/responses", responses_api.create_response)
+    add.add_get("/v1beta/models", gemini_api.list_models)
+    add.add_post("/v1beta/models/{tail:.+}", gemini_api.model_action)
+    add.add_get("/v1beta/models/{tail:.+}", gemini_api.get_model)
+    # google-genai defaults to API version v1: the same methods under /v1/models/.
+    add.add_post("/v1/models/{tail:.+}", gemini_api.model_action)
+    add.add_get("/v1/models", info.list_models)
+    add.add_get("/health", info.health)
+    add.add_route("*", "/{tail:.*}", info.not_found)
     return app

@@ -9,7 +9,8 @@ from aiohttp import web
 
 from gateway import __version__
 from gateway.config.snapshot import Snapshot
-from gateway.server.errors import GatewayError, openai_error_response
+from gateway.formats.codec import codec_for
+from gateway.server.errors import GatewayError, error_response
 from gateway.server.request_io import authenticate, request_id_for
 from gateway.server.runtime import RUNTIME
 
@@ -38,7 +39,7 @@ async def list_models(request: web.Request) -> web.Response:
     try:
         authenticate(request, snapshot)
     except GatewayError as error:
-        return openai_error_response(error, request_id)
+        return error_response(codec_for("openai"), error.to_hub(), request_id)
     cached = runtime.models_cache
     if cached is None or cached[0] != snapshot.revision:
         cached = runtime.models_cache = (snapshot.revision, models_body(snapshot))
@@ -60,8 +61,9 @@ async def health(request: web.Request) -> web.Response:
 async def not_found(request: web.Request) -> web.Response:
     error = GatewayError(
         404,
-        f"No route {request.method} {request.path}. Switchboard serves "
-        "POST /v1/chat/completions, GET /v1/models and GET /health.",
+        f"No route {request.method} {request.path}. Switchboard serves POST "
+        "/v1/chat/completions, /v1/messages, /v1/responses, /v1beta/models/<model>:<method>, "
+        "GET /v1/models, /v1beta/models and /health.",
         code="unknown_route",
     )
-    return openai_error_response(error, request_id_for(request))
+    return error_response(codec_for("openai"), error.to_hub(), request_id_for(request))

@@ -26,12 +26,20 @@ def request_id_for(request: web.Request) -> str:
 
 
 def presented_key(request: web.Request) -> str | None:
+    """The client's key from any SDK's place for it: OpenAI (Bearer), Anthropic
+    (x-api-key), Gemini (x-goog-api-key or ?key=)."""
     header = request.headers.get("Authorization")
     if header:
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
             return value.strip()
-    return request.headers.get("x-api-key") or None
+    headers = request.headers
+    return (
+        headers.get("x-api-key")
+        or headers.get("x-goog-api-key")
+        or request.query.get("key")
+        or None
+    )
 
 
 @lru_cache(maxsize=256)
@@ -55,8 +63,8 @@ def authenticate(request: web.Request, snapshot: Snapshot) -> str | None:
         return name
     if snapshot.settings.require_api_key:
         raise unauthorized(
-            "Missing Switchboard API key: send it as 'Authorization: Bearer "
-            "<key>' or 'x-api-key: <key>'."
+            "Missing Switchboard API key: send it as 'Authorization: Bearer <key>', "
+            "'x-api-key: <key>' or 'x-goog-api-key: <key>'."
         )
     if not _is_loopback(request.remote or ""):
         raise unauthorized("Key-less access is allowed from this machine only; send an API key.")

@@ -9,6 +9,7 @@ import aiohttp
 from aiohttp import web
 
 from gateway.config.snapshot import Snapshot
+from gateway.formats.replay import ReplayCache
 from gateway.observe.request_log import RequestLog
 
 
@@ -19,6 +20,7 @@ class Runtime:
     log: RequestLog
     started_at: float = field(default_factory=time.time)
     models_cache: tuple[int, bytes] | None = None  # (snapshot revision, /v1/models body)
+    replay: ReplayCache = field(default_factory=ReplayCache)  # reasoning across dialects
 
 
 RUNTIME = web.AppKey("runtime", Runtime)

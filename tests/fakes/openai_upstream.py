@@ -16,20 +16,37 @@ A body that is not valid JSON gives 400 ``invalid_request_error`` ("We could not
 JSON body of your request. ...").  Only ``n`` = 1 is served (anything else is a 400).  Every
 response carries an ``x-request-id`` header.
 
-Behaviour is chosen by the request's ``model``:
+Behaviour is chosen by the request's ``model``, following the shared spec of all fakes in
+``tests/fakes/BEHAVIOUR.md``:
 
 ``<any other model>``
     Normal reply.  The text is ``"Echo: " + <text of the last user message>`` (string
     content, or the ``{"type": "text"}`` parts of a list joined with single spaces).
-    Streaming splits it into one delta per word (each word keeps its leading whitespace),
-    after a first delta ``{"role": "assistant", "content": "", "refusal": null}``; the last
-    choice chunk has an empty delta and the finish reason.  ``finish_reason`` is ``"stop"``.
-    Usage: ``prompt_tokens`` = whitespace-separated words in the text of all messages,
-    ``completion_tokens`` = words of the reply.  With ``max_completion_tokens`` (or
-    ``max_tokens``) below the reply's word count the reply is cut to that many words and
-    ``finish_reason`` is ``"length"``.  With ``stream_options.include_usage`` the stream
-    ends with a chunk whose ``choices`` is ``[]`` and which carries ``usage`` (every earlier
-    chunk then has ``"usage": null``); without it no chunk has a ``usage`` key.
+    Variations, first match wins:
+
+    * ``response_format`` ``{"type": "json_schema", ...}`` or ``{"type": "json_object"}``:
+      the compact JSON ``{"echo":"<text of the last user message>"}`` (also on a tool-result
+      turn; no image notes);
+    * a tool-result turn (the conversation ends with one or more ``role: "tool"``
+      messages): ``"Tool said: "`` + those messages' texts joined with ``" | "``, in order;
+    * otherwise each ``image_url`` part of the last user message appends
+      ``" [image: <media type> <n> bytes]"`` for a ``data:`` URL (n = decoded bytes; base64
+      or percent-encoded) or ``" [image: <url>]"`` for an http(s) URL.  Any other scheme, a
+      data URL without ``,`` or with bad base64 gives 400 ``invalid_request_error`` /
+      ``invalid_image_url`` (param ``messages``).
+
+    Streaming splits the text into one delta per word (each word keeps its leading
+    whitespace), after a first delta ``{"role": "assistant", "content": "", "refusal":
+    null}``; the last choice chunk has an empty delta and the finish reason.
+    ``finish_reason`` is ``"stop"``.  Usage: ``prompt_tokens`` = whitespace-separated words
+    in the text of all messages, ``completion_tokens`` = words of the reply;
+    ``prompt_tokens_details.cached_tokens`` is ``prompt_tokens // 2`` when the model name
+    contains ``cached`` (e.g. ``gpt-4o-mini-cached``, for any behaviour), else 0.  With
+    ``max_completion_tokens`` (or ``max_tokens``) below the reply's word count the reply is
+    cut to that many words and ``finish_reason`` is ``"length"``.  With
+    ``stream_options.include_usage`` the stream ends with a chunk whose ``choices`` is ``[]``
+    and which carries ``usage`` (every earlier chunk then has ``"usage": null``); without it
+    no chunk has a ``usage`` key.
 ``fake-tools``
     Two parallel tool calls, ids ``call_fake_1`` and ``call_fake_2``, to the first two
     functions of the request's ``tools`` (the first one twice if only one is given;
@@ -42,7 +59,31 @@ Behaviour is chosen by the request's ``model``:
     ``function.name`` and ``function.arguments`` ""; later fragments have only ``index``
     and a piece of ``function.arguments`` (at least 3 pieces per call).
     ``finish_reason`` is ``"tool_calls"``; ``completion_tokens`` = number of argument pieces;
-    ``max_tokens`` is not applied.
+    ``max_tokens`` is not applied.  On a tool-result turn it answers like a normal model
+    (``"Tool said: ..."``), so a client's tool loop ends.
+``fake-think``
+    Reasoning, then the normal reply, the way DeepSeek and vLLM expose it.  The reasoning is
+    ``"Thinking about: " + <text of the last user message>``.  Non-streaming: the message
+    carries it as ``reasoning_content`` next to ``content``.  Streaming: a first delta
+    ``{"role": "assistant", "content": null, "reasoning_content": ""}``, then one
+    ``{"content": null, "reasoning_content": <word>}`` delta per word of the reasoning, then
+    one ``{"content": <word>, "reasoning_content": null}`` delta per word of the reply.
+    ``completion_tokens`` = reply words + reasoning words and
+    ``completion_tokens_details.reasoning_tokens`` = reasoning words; ``max_tokens`` cuts
+    only the reply.  OpenAI Chat has no field for a reasoning signature, so none is sent.
+``fake-think-tags``
+    The same reasoning inline, as some providers serve DeepSeek R1: ``content`` is
+    ``"<think>" + <reasoning> + "</think>" + <reply>`` (no separator) and there is no
+    ``reasoning_content``.  Streaming splits both tags across deltas to exercise tag
+    extraction: ``"<th"``, ``"ink>Thinking"``, the middle reasoning words,
+    ``"<last reasoning word></th"``, ``"ink>Echo:"``, then the rest of the reply word by
+    word (after the usual ``role`` delta with ``content: ""``).  Usage as ``fake-think``.
+``fake-think-tools``
+    Reasoning as ``fake-think`` (``reasoning_content``), then one tool call: the first one
+    ``fake-tools`` would make (``call_fake_1``, ``{"<key>":"Paris"}``).  When streaming, the
+    first tool-call delta also carries ``"content": null, "reasoning_content": null``.
+    ``completion_tokens`` = argument pieces + reasoning words.  On a tool-result turn it
+    answers like a normal model; no reasoning replay is required (there is no signature).
 ``fake-error-<status>`` (400..599, e.g. ``fake-error-429``)
     That status with an OpenAI-shaped error body ``{"error": {"message", "type", "param",
     "code"}}``: 400 ``invalid_request_error``; 401 ``invalid_request_error`` /
@@ -64,12 +105,13 @@ Behaviour is chosen by the request's ``model``:
 ``fake-empty``
     200 with ``content-type: application/json`` and an empty body (streaming or not).
 
-With the request header ``x-fake-echo-headers: 1`` (on any normal, slow or drip model) the
+With the request header ``x-fake-echo-headers: 1`` (on any model whose reply is text) the
 reply text is instead a JSON object of the received headers (lower-cased names, sorted),
-so a test can see which authorization and extra headers arrived.
+so a test can see which authorization and extra headers arrived; this wins over the
+variations above.
 
 ``FakeState.requests`` keeps the last 1000 requests (method, path, query, lower-cased headers,
-parsed JSON body, raw bytes); ``record=False`` stores nothing.
+parsed JSON body, raw bytes, client address ``peer``); ``record=False`` stores nothing.
 
 Run as a process for benchmarks::
 
@@ -82,6 +124,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import binascii
 import contextlib
 import math
 import os
@@ -93,6 +137,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 import orjson
 from aiohttp import web
@@ -124,7 +169,11 @@ _ARG_PIECE_RE = re.compile(r"\w+|\W+")
 _MODEL_IDS = (
     "gpt-4o-mini",
     "gpt-4o",
+    "gpt-4o-mini-cached",
     "fake-tools",
+    "fake-think",
+    "fake-think-tags",
+    "fake-think-tools",
     "fake-error-429",
     "fake-error-500",
     "fake-slow-0.5",
@@ -142,13 +191,9 @@ def _model_object(model_id: str) -> dict[str, Any]:
 
 _MODELS_BODY = orjson.dumps({"object": "list", "data": [_model_object(m) for m in _MODEL_IDS]})
 
-_PROMPT_DETAILS = {"cached_tokens": 0, "audio_tokens": 0}
-_COMPLETION_DETAILS = {
-    "reasoning_tokens": 0,
-    "audio_tokens": 0,
-    "accepted_prediction_tokens": 0,
-    "rejected_prediction_tokens": 0,
-}
+_JSON_FORMATS = frozenset({"json_schema", "json_object"})
+_THINK_OPEN = "<think>"
+_THINK_CLOSE = "</think>"
 
 _BAD_JSON_MESSAGE = (
     "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
@@ -266,20 +311,95 @@ def _prompt_words(messages: list[Any]) -> int:
     return sum(len(_text_of(m.get("content")).split()) for m in messages if isinstance(m, dict))
 
 
-def _last_user_text(messages: list[Any]) -> str:
+def _last_user_content(messages: list[Any]) -> Any:
     for message in reversed(messages):
         if isinstance(message, dict) and message.get("role") == "user":
-            return _text_of(message.get("content"))
-    return ""
+            return message.get("content")
+    return None
 
 
-def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
+def _last_user_text(messages: list[Any]) -> str:
+    return _text_of(_last_user_content(messages))
+
+
+def _tool_results(messages: list[Any]) -> list[str] | None:
+    """The texts of the trailing ``tool`` messages in order; None if the last turn is not one."""
+    results: list[str] = []
+    for message in reversed(messages):
+        if not isinstance(message, dict) or message.get("role") != "tool":
+            break
+        results.append(_text_of(message.get("content")))
+    if not results:
+        return None
+    results.reverse()
+    return results
+
+
+class _BadImage(ValueError):
+    """An ``image_url`` part the fake cannot describe (answered with a 400)."""
+
+
+def _image_note(part: dict[str, Any]) -> str:
+    field_value = part.get("image_url")
+    url = field_value.get("url") if isinstance(field_value, dict) else field_value
+    if not isinstance(url, str) or not url:
+        raise _BadImage("Missing required parameter: 'image_url.url'.")
+    lowered = url[:8].lower()
+    if lowered.startswith(("http://", "https://")):
+        return f" [image: {url}]"
+    if not lowered.startswith("data:"):
+        raise _BadImage(f"Invalid image URL: unsupported scheme in {url[:32]!r}.")
+    header, comma, data = url[len("data:") :].partition(",")
+    if not comma:
+        raise _BadImage("Invalid image URL: a data URL needs a ',' before its data.")
+    media_type, *params = header.split(";")
+    if any(param.strip().lower() == "base64" for param in params):
+        try:
+            decoded = base64.b64decode("".join(data.split()), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise _BadImage("Invalid image URL: the data URL is not valid base64.") from exc
+    else:
+        decoded = unquote_to_bytes(data)
+    return f" [image: {media_type.strip() or 'text/plain'} {len(decoded)} bytes]"
+
+
+def _image_notes(content: Any) -> str:
+    """`` [image: ...]`` for each image part of a message's content, in order."""
+    if not isinstance(content, list):
+        return ""
+    return "".join(
+        _image_note(part)
+        for part in content
+        if isinstance(part, dict) and part.get("type") == "image_url"
+    )
+
+
+def _wants_json(body: dict[str, Any]) -> bool:
+    response_format = body.get("response_format")
+    return isinstance(response_format, dict) and response_format.get("type") in _JSON_FORMATS
+
+
+def _reasoning_text(messages: list[Any]) -> str:
+    return "Thinking about: " + _last_user_text(messages)
+
+
+def _usage(
+    model: str, prompt_tokens: int, completion_tokens: int, reasoning_tokens: int = 0
+) -> dict[str, Any]:
     return {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
         "total_tokens": prompt_tokens + completion_tokens,
-        "prompt_tokens_details": _PROMPT_DETAILS,
-        "completion_tokens_details": _COMPLETION_DETAILS,
+        "prompt_tokens_details": {
+            "cached_tokens": prompt_tokens // 2 if "cached" in model else 0,
+            "audio_tokens": 0,
+        },
+        "completion_tokens_details": {
+            "reasoning_tokens": reasoning_tokens,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
     }
 
 
@@ -307,6 +427,8 @@ class _Call:
     stream: bool
     include_usage: bool
     limit: int | None
+    image_note: str = ""  # " [image: ...]" per image of the last user message
+    json_output: bool = False  # response_format asks for JSON
 
 
 @dataclass
@@ -367,8 +489,18 @@ class _ChunkMaker:
             chunk["usage"] = None
         return _sse(chunk)
 
-    def usage(self, prompt_tokens: int, completion_tokens: int) -> bytes:
-        return _sse({**self.base, "choices": [], "usage": _usage(prompt_tokens, completion_tokens)})
+    def usage(self, prompt_tokens: int, completion_tokens: int, reasoning_tokens: int = 0) -> bytes:
+        usage = _usage(self.base["model"], prompt_tokens, completion_tokens, reasoning_tokens)
+        return _sse({**self.base, "choices": [], "usage": usage})
+
+
+def _tagged_pieces(thought: list[str], reply: list[str]) -> list[str]:
+    """Content pieces of ``<think>reasoning</think>reply`` with both tags split across deltas."""
+    inner = list(thought) or [""]
+    inner[0] = "ink>" + inner[0]
+    inner[-1] += "</th"
+    tail = ["ink>" + reply[0], *reply[1:]] if reply else ["ink>"]
+    return ["<th", *inner, *tail]
 
 
 # --------------------------------------------------------------------------- handlers
@@ -460,7 +592,21 @@ class _Handlers:
     async def _special(self, request: web.Request, call: _Call) -> web.StreamResponse:
         model = call.model
         if model == "fake-tools":
-            return await _tools_reply(request, call)
+            if _tool_results(call.messages) is not None:
+                return await self._reply(request, call)  # the tool loop ends here
+            return await _tools_reply(request, call, _tool_calls(call.body))
+        if model in ("fake-think", "fake-think-tags"):
+            reasoning = _reasoning_text(call.messages)
+            return await self._reply(
+                request, call, reasoning=reasoning, inline=model == "fake-think-tags"
+            )
+        if model == "fake-think-tools":
+            if _tool_results(call.messages) is not None:
+                return await self._reply(request, call)
+            calls = _tool_calls(call.body)[:1]
+            return await _tools_reply(
+                request, call, calls, reasoning=_reasoning_text(call.messages)
+            )
         if model == "fake-empty":
             return _json_response(200, b"")
         if model == "fake-cut":
@@ -482,34 +628,70 @@ class _Handlers:
     def _reply_text(self, request: web.Request, call: _Call) -> str:
         if request.headers.get(ECHO_HEADERS_HEADER) == "1":
             return orjson.dumps(_headers_dict(request), option=orjson.OPT_SORT_KEYS).decode()
-        return "Echo: " + _last_user_text(call.messages)
+        if call.json_output:
+            return orjson.dumps({"echo": _last_user_text(call.messages)}).decode()
+        results = _tool_results(call.messages)
+        if results is not None:
+            return "Tool said: " + " | ".join(results)
+        return "Echo: " + _last_user_text(call.messages) + call.image_note
 
     async def _reply(
-        self, request: web.Request, call: _Call, *, drip: float | None = None
+        self,
+        request: web.Request,
+        call: _Call,
+        *,
+        drip: float | None = None,
+        reasoning: str | None = None,
+        inline: bool = False,
     ) -> web.StreamResponse:
+        """The text reply; ``reasoning`` goes first (``inline``: in ``<think>`` tags)."""
         pieces = _PIECE_RE.findall(self._reply_text(request, call))
         finish_reason = "stop"
         if call.limit is not None and len(pieces) > call.limit:
             pieces = pieces[: call.limit]
             finish_reason = "length"
+        thought = _PIECE_RE.findall(reasoning) if reasoning is not None else []
         prompt_tokens = _prompt_words(call.messages)
+        completion_tokens = len(pieces) + len(thought)
         if not call.stream:
+            content = "".join(pieces)
+            if reasoning is not None and inline:
+                content = _THINK_OPEN + reasoning + _THINK_CLOSE + content
             message: dict[str, Any] = {
                 "role": "assistant",
-                "content": "".join(pieces),
+                "content": content,
                 "refusal": None,
                 "annotations": [],
             }
+            if reasoning is not None and not inline:
+                message["reasoning_content"] = reasoning
             return _completion_response(
-                call.model, message, finish_reason, prompt_tokens, len(pieces)
+                call.model,
+                message,
+                finish_reason,
+                prompt_tokens,
+                completion_tokens,
+                reasoning_tokens=len(thought),
             )
 
         maker = _ChunkMaker(call.model, call.include_usage)
-        events = [maker.choice({"role": "assistant", "content": "", "refusal": None})]
-        events.extend(maker.choice({"content": piece}) for piece in pieces)
+        if reasoning is None or inline:
+            contents = _tagged_pieces(thought, pieces) if reasoning is not None else pieces
+            events = [maker.choice({"role": "assistant", "content": "", "refusal": None})]
+            events.extend(maker.choice({"content": piece}) for piece in contents)
+        else:
+            # DeepSeek / vLLM style: reasoning deltas (content null), then content deltas.
+            opening = {"role": "assistant", "content": None, "reasoning_content": ""}
+            events = [maker.choice(opening)]
+            events.extend(
+                maker.choice({"content": None, "reasoning_content": piece}) for piece in thought
+            )
+            events.extend(
+                maker.choice({"content": piece, "reasoning_content": None}) for piece in pieces
+            )
         events.append(maker.choice({}, finish_reason))
         if call.include_usage:
-            events.append(maker.usage(prompt_tokens, len(pieces)))
+            events.append(maker.usage(prompt_tokens, completion_tokens, len(thought)))
         events.append(_DONE)
         return await _stream(request, events, drip)
 
@@ -602,10 +784,25 @@ def _validate(body: dict[str, Any]) -> _Call | web.Response:
             )
         limit = value
         break
+    try:
+        image_note = _image_notes(_last_user_content(messages))
+    except _BadImage as exc:
+        return _error_response(
+            400, str(exc), "invalid_request_error", param="messages", code="invalid_image_url"
+        )
     stream = body.get("stream") is True
     options = body.get("stream_options")
     include_usage = stream and isinstance(options, dict) and options.get("include_usage") is True
-    return _Call(body, model, messages, stream, include_usage, limit)
+    return _Call(
+        body,
+        model,
+        messages,
+        stream,
+        include_usage,
+        limit,
+        image_note=image_note,
+        json_output=_wants_json(body),
+    )
 
 
 def _completion_body(
@@ -614,6 +811,8 @@ def _completion_body(
     finish_reason: str,
     prompt_tokens: int,
     completion_tokens: int,
+    *,
+    reasoning_tokens: int = 0,
 ) -> bytes:
     return orjson.dumps(
         {
@@ -629,7 +828,7 @@ def _completion_body(
                     "finish_reason": finish_reason,
                 }
             ],
-            "usage": _usage(prompt_tokens, completion_tokens),
+            "usage": _usage(model, prompt_tokens, completion_tokens, reasoning_tokens),
             "service_tier": "default",
             "system_fingerprint": SYSTEM_FINGERPRINT,
         }
@@ -642,8 +841,17 @@ def _completion_response(
     finish_reason: str,
     prompt_tokens: int,
     completion_tokens: int,
+    *,
+    reasoning_tokens: int = 0,
 ) -> web.Response:
-    body = _completion_body(model, message, finish_reason, prompt_tokens, completion_tokens)
+    body = _completion_body(
+        model,
+        message,
+        finish_reason,
+        prompt_tokens,
+        completion_tokens,
+        reasoning_tokens=reasoning_tokens,
+    )
     return _json_response(200, body)
 
 
@@ -664,13 +872,16 @@ async def _stream(
     return response
 
 
-async def _tools_reply(request: web.Request, call: _Call) -> web.StreamResponse:
-    calls = _tool_calls(call.body)
+async def _tools_reply(
+    request: web.Request, call: _Call, calls: list[_ToolCall], *, reasoning: str | None = None
+) -> web.StreamResponse:
+    """Tool calls; ``reasoning`` (as ``reasoning_content``) goes first."""
     fragments = [_ARG_PIECE_RE.findall(tc.arguments) for tc in calls]
-    completion_tokens = sum(len(f) for f in fragments)
+    thought = _PIECE_RE.findall(reasoning) if reasoning is not None else []
+    completion_tokens = sum(len(f) for f in fragments) + len(thought)
     prompt_tokens = _prompt_words(call.messages)
     if not call.stream:
-        message = {
+        message: dict[str, Any] = {
             "role": "assistant",
             "content": None,
             "tool_calls": [
@@ -684,12 +895,24 @@ async def _tools_reply(request: web.Request, call: _Call) -> web.StreamResponse:
             "refusal": None,
             "annotations": [],
         }
+        if reasoning is not None:
+            message["reasoning_content"] = reasoning
         return _completion_response(
-            call.model, message, "tool_calls", prompt_tokens, completion_tokens
+            call.model,
+            message,
+            "tool_calls",
+            prompt_tokens,
+            completion_tokens,
+            reasoning_tokens=len(thought),
         )
 
     maker = _ChunkMaker(call.model, call.include_usage)
     events: list[bytes] = []
+    if reasoning is not None:
+        events.append(maker.choice({"role": "assistant", "content": None, "reasoning_content": ""}))
+        events.extend(
+            maker.choice({"content": None, "reasoning_content": piece}) for piece in thought
+        )
     for index, (tc, pieces) in enumerate(zip(calls, fragments, strict=True)):
         opening = {
             "index": index,
@@ -697,7 +920,10 @@ async def _tools_reply(request: web.Request, call: _Call) -> web.StreamResponse:
             "type": "function",
             "function": {"name": tc.name, "arguments": ""},
         }
-        if index == 0:
+        delta: dict[str, Any]
+        if index == 0 and reasoning is not None:
+            delta = {"content": None, "reasoning_content": None, "tool_calls": [opening]}
+        elif index == 0:
             delta = {"role": "assistant", "content": None, "tool_calls": [opening], "refusal": None}
         else:
             delta = {"tool_calls": [opening]}
@@ -708,7 +934,7 @@ async def _tools_reply(request: web.Request, call: _Call) -> web.StreamResponse:
         )
     events.append(maker.choice({}, "tool_calls"))
     if call.include_usage:
-        events.append(maker.usage(prompt_tokens, completion_tokens))
+        events.append(maker.usage(prompt_tokens, completion_tokens, len(thought)))
     events.append(_DONE)
     return await _stream(request, events, None)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import sys
@@ -15,7 +16,11 @@ import aiohttp
 import openai
 import pytest
 from openai import AsyncOpenAI
-from openai.types.chat import ChatCompletionMessageFunctionToolCall, ChatCompletionMessageParam
+from openai.types.chat import (
+    ChatCompletionMessage,
+    ChatCompletionMessageFunctionToolCall,
+    ChatCompletionMessageParam,
+)
 
 from tests.fakes.openai_upstream import (
     DEFAULT_API_KEY,
@@ -306,6 +311,404 @@ async def test_tool_call_non_stream_defaults(client: AsyncOpenAI) -> None:
     ]
 
 
+# --------------------------------------------------------------------------- tool results
+
+
+def tool_turn(*results: str) -> list[ChatCompletionMessageParam]:
+    """A conversation whose last turn answers the two calls of `fake-tools`."""
+    messages: list[ChatCompletionMessageParam] = [
+        *USER,
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": f"call_fake_{i + 1}",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+                }
+                for i in range(len(results))
+            ],
+        },
+    ]
+    messages.extend(
+        {"role": "tool", "tool_call_id": f"call_fake_{i + 1}", "content": result}
+        for i, result in enumerate(results)
+    )
+    return messages
+
+
+async def test_tool_results_are_echoed_in_order(client: AsyncOpenAI) -> None:
+    messages = tool_turn("sunny 21C", "it is noon")
+    # Text parts of a tool message count like string content.
+    messages[-1] = {
+        "role": "tool",
+        "tool_call_id": "call_fake_2",
+        "content": [{"type": "text", "text": "it is"}, {"type": "text", "text": "noon"}],
+    }
+    completion = await client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    [choice] = completion.choices
+    assert choice.message.content == "Tool said: sunny 21C | it is noon"
+    assert choice.finish_reason == "stop"
+    assert completion.usage is not None
+    # 4 user words + 0 for the assistant's tool calls + 2 + 3 tool words.
+    assert completion.usage.prompt_tokens == 9
+    assert completion.usage.completion_tokens == 8
+
+
+async def test_only_a_trailing_tool_turn_counts(client: AsyncOpenAI) -> None:
+    messages: list[ChatCompletionMessageParam] = [
+        *tool_turn("sunny"),
+        {"role": "assistant", "content": "It is sunny."},
+        {"role": "user", "content": "thanks a lot"},
+    ]
+    completion = await client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    assert completion.choices[0].message.content == "Echo: thanks a lot"
+
+
+def replay(message: ChatCompletionMessage) -> list[ChatCompletionMessageParam]:
+    """The assistant turn that made `message`'s function calls, as request history."""
+    calls = [
+        c for c in message.tool_calls or [] if isinstance(c, ChatCompletionMessageFunctionToolCall)
+    ]
+    assert calls
+    return [
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.function.name, "arguments": c.function.arguments},
+                }
+                for c in calls
+            ],
+        }
+    ]
+
+
+async def test_fake_tools_loop_ends_on_tool_results(client: AsyncOpenAI) -> None:
+    first = await client.chat.completions.create(model="fake-tools", messages=USER)
+    calls = first.choices[0].message.tool_calls
+    assert calls is not None and len(calls) == 2
+    messages: list[ChatCompletionMessageParam] = [*USER, *replay(first.choices[0].message)]
+    messages.extend(
+        {"role": "tool", "tool_call_id": call.id, "content": answer}
+        for call, answer in zip(calls, ["rain", "9am"], strict=True)
+    )
+    stream = await client.chat.completions.create(
+        model="fake-tools", messages=messages, stream=True
+    )
+    chunks = [chunk async for chunk in stream]
+    assert all(c.choices[0].delta.tool_calls is None for c in chunks)
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == "Tool said: rain | 9am"
+    assert chunks[-1].choices[0].finish_reason == "stop"
+
+
+# --------------------------------------------------------------------------- images
+
+
+PNG_BYTES = bytes(range(256)) * 3 + b"tail"  # 772 bytes
+
+
+def image_message(*urls: str, text: str = "what is this") -> list[ChatCompletionMessageParam]:
+    parts: list[Any] = [{"type": "text", "text": text}]
+    parts.extend({"type": "image_url", "image_url": {"url": url}} for url in urls)
+    return [{"role": "user", "content": parts}]
+
+
+async def test_images_are_described(client: AsyncOpenAI) -> None:
+    data_url = "data:image/png;base64," + base64.b64encode(PNG_BYTES).decode()
+    messages = image_message(data_url, "https://example.com/cat.jpg")
+    completion = await client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    assert completion.choices[0].message.content == (
+        "Echo: what is this [image: image/png 772 bytes] [image: https://example.com/cat.jpg]"
+    )
+    assert completion.usage is not None
+    assert completion.usage.prompt_tokens == 3  # images are not text
+
+    stream = await client.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=image_message("data:image/jpeg;base64,/9j/4AAQ", text="hi"),
+        stream=True,
+    )
+    pieces = [c.choices[0].delta.content or "" async for c in stream]
+    assert "".join(pieces) == "Echo: hi [image: image/jpeg 6 bytes]"
+    assert " [image:" in pieces  # one delta per word, like any reply
+
+
+async def test_only_the_last_user_message_images_count(client: AsyncOpenAI) -> None:
+    messages: list[ChatCompletionMessageParam] = [
+        *image_message("http://example.com/old.png", text="earlier"),
+        {"role": "assistant", "content": "ok"},
+        {"role": "user", "content": "and now"},
+    ]
+    completion = await client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    assert completion.choices[0].message.content == "Echo: and now"
+
+
+@pytest.mark.parametrize(
+    "url", ["data:image/png;base64,@@not-base64@@", "data:image/png;base64", "ftp://x/y.png"]
+)
+async def test_bad_image_urls_are_400(client: AsyncOpenAI, url: str) -> None:
+    with pytest.raises(openai.BadRequestError) as raised:
+        await client.chat.completions.create(model="gpt-4o-mini", messages=image_message(url))
+    assert raised.value.code == "invalid_image_url"
+    assert raised.value.param == "messages"
+
+
+# --------------------------------------------------------------------------- structured output
+
+
+@pytest.mark.parametrize(
+    "response_format",
+    [
+        {"type": "json_object"},
+        {
+            "type": "json_schema",
+            "json_schema": {
+                "name": "echo",
+                "strict": True,
+                "schema": {
+                    "type": "object",
+                    "properties": {"echo": {"type": "string"}},
+                    "required": ["echo"],
+                    "additionalProperties": False,
+                },
+            },
+        },
+    ],
+)
+async def test_structured_output_is_compact_json(client: AsyncOpenAI, response_format: Any) -> None:
+    completion = await client.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=image_message("https://example.com/a.png", text='say "hi"'),
+        response_format=response_format,
+    )
+    content = completion.choices[0].message.content
+    assert content == '{"echo":"say \\"hi\\""}'
+    assert json.loads(content) == {"echo": 'say "hi"'}
+
+    stream = await client.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=tool_turn("sunny"),  # JSON output wins over the tool-result reply
+        response_format=response_format,
+        stream=True,
+    )
+    text = "".join([c.choices[0].delta.content or "" async for c in stream])
+    assert json.loads(text) == {"echo": "hello there big world"}
+
+
+async def test_text_response_format_is_a_normal_reply(client: AsyncOpenAI) -> None:
+    completion = await client.chat.completions.create(
+        model="gpt-4o-mini", messages=USER, response_format={"type": "text"}
+    )
+    assert completion.choices[0].message.content == "Echo: hello there big world"
+
+
+# --------------------------------------------------------------------------- reasoning
+
+
+def reasoning_of(obj: Any) -> str | None:
+    """`reasoning_content`, an extra field the SDK keeps in `model_extra`."""
+    extra = obj.model_extra or {}
+    value = extra.get("reasoning_content")
+    assert value == getattr(obj, "reasoning_content", None)
+    return value
+
+
+async def test_think_non_stream(client: AsyncOpenAI) -> None:
+    completion = await client.chat.completions.create(model="fake-think", messages=USER)
+    [choice] = completion.choices
+    assert choice.finish_reason == "stop"
+    assert choice.message.content == "Echo: hello there big world"
+    assert reasoning_of(choice.message) == "Thinking about: hello there big world"
+    usage = completion.usage
+    assert usage is not None
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (4, 11, 15)
+    assert usage.completion_tokens_details is not None
+    assert usage.completion_tokens_details.reasoning_tokens == 6
+
+
+async def test_think_stream_reasoning_comes_first(client: AsyncOpenAI) -> None:
+    stream = await client.chat.completions.create(
+        model="fake-think",
+        messages=USER,
+        stream=True,
+        stream_options={"include_usage": True},
+        max_tokens=2,  # cuts the reply only
+    )
+    chunks = [chunk async for chunk in stream]
+    deltas = [c.choices[0].delta for c in chunks if c.choices]
+    assert deltas[0].role == "assistant"
+    kinds: list[str] = []
+    reasoning = ""
+    content = ""
+    for delta in deltas[1:-1]:
+        piece = reasoning_of(delta)
+        if piece is not None:
+            assert delta.content is None
+            kinds.append("reasoning")
+            reasoning += piece
+        else:
+            assert delta.content is not None
+            kinds.append("content")
+            content += delta.content
+    assert kinds == ["reasoning"] * 6 + ["content"] * 2
+    assert reasoning == "Thinking about: hello there big world"
+    assert content == "Echo: hello"
+    assert chunks[-2].choices[0].finish_reason == "length"
+    usage = chunks[-1].usage
+    assert usage is not None
+    assert usage.completion_tokens == 8
+    assert usage.completion_tokens_details is not None
+    assert usage.completion_tokens_details.reasoning_tokens == 6
+
+
+async def test_think_raw_deltas(fake: FakeOpenAI, http: aiohttp.ClientSession) -> None:
+    request = {"model": "fake-think", "messages": USER, "stream": True}
+    async with http.post(f"{fake.base_url}/chat/completions", json=request, headers=auth()) as r:
+        events = sse_events(await r.read())
+    assert events[-1] == "[DONE]"
+    deltas = [json.loads(e)["choices"][0]["delta"] for e in events[:-1]]
+    assert deltas[0] == {"role": "assistant", "content": None, "reasoning_content": ""}
+    assert deltas[1] == {"content": None, "reasoning_content": "Thinking"}
+    assert deltas[2] == {"content": None, "reasoning_content": " about:"}
+    assert deltas[7] == {"content": "Echo:", "reasoning_content": None}
+    assert deltas[-1] == {}
+
+
+async def test_think_tags_non_stream(client: AsyncOpenAI) -> None:
+    completion = await client.chat.completions.create(model="fake-think-tags", messages=USER)
+    message = completion.choices[0].message
+    assert message.content == (
+        "<think>Thinking about: hello there big world</think>Echo: hello there big world"
+    )
+    assert reasoning_of(message) is None
+    assert completion.usage is not None
+    assert completion.usage.completion_tokens_details is not None
+    assert completion.usage.completion_tokens_details.reasoning_tokens == 6
+
+
+async def test_think_tags_are_split_across_deltas(
+    fake: FakeOpenAI, http: aiohttp.ClientSession
+) -> None:
+    request = {"model": "fake-think-tags", "messages": USER, "stream": True}
+    async with http.post(f"{fake.base_url}/chat/completions", json=request, headers=auth()) as r:
+        events = sse_events(await r.read())
+    deltas = [json.loads(e)["choices"][0]["delta"] for e in events[:-1]]
+    assert deltas[0] == {"role": "assistant", "content": "", "refusal": None}
+    assert all("reasoning_content" not in d for d in deltas)
+    pieces = [d["content"] for d in deltas[1:-1]]
+    assert "".join(pieces) == (
+        "<think>Thinking about: hello there big world</think>Echo: hello there big world"
+    )
+    assert pieces[:2] == ["<th", "ink>Thinking"]
+    assert " world</th" in pieces and "ink>Echo:" in pieces
+    # Neither tag ever arrives whole in one delta.
+    assert not any("<think>" in p or "</think>" in p for p in pieces)
+
+
+async def test_think_tools_round_trip(client: AsyncOpenAI) -> None:
+    tools: Any = [
+        {
+            "type": "function",
+            "function": {
+                "name": "lookup_weather",
+                "parameters": {"type": "object", "properties": {"town": {"type": "string"}}},
+            },
+        },
+        {"type": "function", "function": {"name": "lookup_time"}},
+    ]
+    completion = await client.chat.completions.create(
+        model="fake-think-tools", messages=USER, tools=tools
+    )
+    [choice] = completion.choices
+    assert choice.finish_reason == "tool_calls"
+    assert choice.message.content is None
+    assert reasoning_of(choice.message) == "Thinking about: hello there big world"
+    calls = choice.message.tool_calls
+    assert calls is not None
+    function_calls = [c for c in calls if isinstance(c, ChatCompletionMessageFunctionToolCall)]
+    assert [(c.id, c.function.name, c.function.arguments) for c in function_calls] == [
+        ("call_fake_1", "lookup_weather", '{"town":"Paris"}')
+    ]
+    assert completion.usage is not None
+    assert completion.usage.completion_tokens_details is not None
+    assert completion.usage.completion_tokens_details.reasoning_tokens == 6
+
+    # The reply to the tool result needs no reasoning replay.
+    messages: list[ChatCompletionMessageParam] = [
+        *USER,
+        *replay(choice.message),
+        {"role": "tool", "tool_call_id": "call_fake_1", "content": "windy"},
+    ]
+    answer = await client.chat.completions.create(
+        model="fake-think-tools", messages=messages, tools=tools
+    )
+    assert answer.choices[0].message.content == "Tool said: windy"
+    assert answer.choices[0].finish_reason == "stop"
+    assert answer.choices[0].message.tool_calls is None
+
+
+async def test_think_tools_stream(client: AsyncOpenAI) -> None:
+    stream = await client.chat.completions.create(
+        model="fake-think-tools", messages=USER, stream=True
+    )
+    chunks = [chunk async for chunk in stream]
+    reasoning = ""
+    arguments = ""
+    seen_call = False
+    for chunk in chunks:
+        delta = chunk.choices[0].delta
+        piece = reasoning_of(delta)
+        if piece:
+            assert not seen_call, "reasoning must come before the tool call"
+            reasoning += piece
+        for call in delta.tool_calls or []:
+            seen_call = True
+            assert call.index == 0
+            assert call.function is not None
+            if call.id is not None:
+                assert (call.id, call.function.name) == ("call_fake_1", "get_weather")
+            arguments += call.function.arguments or ""
+    assert reasoning == "Thinking about: hello there big world"
+    assert arguments == '{"city":"Paris"}'
+    assert chunks[-1].choices[0].finish_reason == "tool_calls"
+
+
+# --------------------------------------------------------------------------- usage
+
+
+async def test_cached_tokens(client: AsyncOpenAI) -> None:
+    messages: list[ChatCompletionMessageParam] = [
+        {"role": "system", "content": "Be brief and kind."},
+        *USER,
+    ]
+    completion = await client.chat.completions.create(model="gpt-4o-mini-cached", messages=messages)
+    assert completion.choices[0].message.content == "Echo: hello there big world"
+    usage = completion.usage
+    assert usage is not None and usage.prompt_tokens_details is not None
+    assert usage.prompt_tokens == 8
+    assert usage.prompt_tokens_details.cached_tokens == 4
+
+    stream = await client.chat.completions.create(
+        model="my-cached-model",
+        messages=[*USER, {"role": "user", "content": "one two three"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = [chunk async for chunk in stream]
+    last = chunks[-1].usage
+    assert last is not None and last.prompt_tokens_details is not None
+    assert (last.prompt_tokens, last.prompt_tokens_details.cached_tokens) == (7, 3)
+
+    plain = await client.chat.completions.create(model="fake-think", messages=messages)
+    assert plain.usage is not None and plain.usage.prompt_tokens_details is not None
+    assert plain.usage.prompt_tokens_details.cached_tokens == 0
+
+
 # --------------------------------------------------------------------------- errors
 
 
@@ -466,7 +869,8 @@ async def test_models_list(client: AsyncOpenAI) -> None:
     page = await client.models.list()
     ids = [model.id for model in page.data]
     assert "gpt-4o-mini" in ids
-    assert "fake-tools" in ids
+    for special in ("fake-tools", "fake-think", "fake-think-tags", "fake-think-tools"):
+        assert special in ids
     assert all(model.object == "model" and model.owned_by for model in page.data)
     one = await client.models.retrieve("gpt-4o")
     assert (one.id, one.object) == ("gpt-4o", "model")
@@ -482,6 +886,8 @@ async def test_requests_are_recorded_and_bounded(client: AsyncOpenAI, fake: Fake
     assert last.headers["authorization"] == f"Bearer {DEFAULT_API_KEY}"
     assert last.body["messages"] == USER
     assert json.loads(last.raw) == last.body
+    assert last.peer is not None
+    assert last.peer[0] == "127.0.0.1"
 
 
 async def test_record_off_stores_nothing() -> None:

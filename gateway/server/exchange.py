@@ -1,0 +1,257 @@
+"""One client request, any dialect: resolve targets, try them in order, answer in the
+client's dialect.
+
+For each target the request either passes through (same dialect: only model and auth change)
+or is translated through the hub (once, then emitted for each upstream dialect tried). A
+retryable failure (408, 429, 5xx, timeout, connection error) moves to the next target while
+the client has received nothing yet.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import orjson
+from aiohttp import web
+from yarl import URL
+
+from gateway.formats import hub
+from gateway.formats.codec import Codec, StreamEmitter, codec_for
+from gateway.formats.replay import ReplayCache
+from gateway.observe.request_log import LogEntry
+from gateway.providers.upstream import (
+    UPSTREAM_EXCEPTIONS,
+    describe_failure,
+    endpoint_url,
+    timeouts,
+)
+from gateway.routing.resolve import ModelNotFoundError, Target, resolve
+from gateway.server.errors import GatewayError, error_response
+from gateway.server.passthrough import passed_headers, relay_body, relay_stream
+from gateway.server.runtime import Runtime
+from gateway.server.translated import translate_body, translate_stream
+
+_LARGE_BODY = 1 << 20
+EXTENDED_CONTEXT_SUFFIX = "[1m]"
+# Client headers a same-dialect upstream may need (betas, API versions); auth never passes.
+_FORWARDED = ("anthropic-version", "anthropic-beta", "openai-beta")
+
+
+@dataclass(slots=True)
+class ClientCall:
+    """What a client asked for, in its own dialect."""
+
+    codec: Codec
+    body: dict[str, Any]
+    raw: bytes
+    model: str
+    stream: bool
+    endpoint: str = ""  # a non-default endpoint: "count_tokens", Gemini "countTokens"
+    gemini_sse: bool = True  # Gemini streams: SSE (alt=sse) or a JSON array
+    emitter_factory: Any = None  # (hub request) -> StreamEmitter, when the default won't do
+    content_type: str = "text/event-stream"
+    forwarded: dict[str, str] = field(default_factory=dict)
+    translatable: str | None = None  # why only same-dialect upstreams can serve it, if so
+
+
+def is_retryable(status: int) -> bool:
+    """Worth another target: the upstream is busy or broken, not the request."""
+    return status >= 500 or status in (408, 429)
+
+
+def forwarded_headers(request: web.Request) -> dict[str, str]:
+    return {name: value for name in _FORWARDED if (value := request.headers.get(name))}
+
+
+async def serve(
+    request: web.Request, runtime: Runtime, call: ClientCall, entry: LogEntry, started: float
+) -> web.StreamResponse:
+    snapshot = runtime.snapshot
+    model = call.model
+    extended = model.endswith(EXTENDED_CONTEXT_SUFFIX)
+    if extended:
+        model = model[: -len(EXTENDED_CONTEXT_SUFFIX)]
+    try:
+        targets = resolve(snapshot, model)
+    except ModelNotFoundError as exc:
+        raise GatewayError(404, str(exc), code="model_not_found") from None
+    usable = [t for t in targets if not t.upstream.problem]
+    if call.translatable is not None:
+        usable = [t for t in usable if t.upstream.dialect == call.codec.dialect]
+        if not usable:
+            raise GatewayError(400, call.translatable, code="not_translatable")
+    if not usable:
+        problems = sorted({f"{t.upstream.connection}: {t.upstream.problem}" for t in targets})
+        raise GatewayError(
+            502,
+            f"No connection can serve {model!r}: " + "; ".join(problems),
+            code="upstream_unavailable",
+        )
+    settings = snapshot.settings
+    timeout = timeouts(settings.upstream_connect_timeout_s, settings.upstream_read_timeout_s)
+    translation = _Translation(call, extended, runtime.replay)
+    failure: GatewayError | None = None
+    for index, target in enumerate(usable):
+        upstream = target.upstream
+        entry.provider, entry.connection = upstream.provider, upstream.connection
+        entry.upstream_model = target.model
+        same = upstream.dialect == call.codec.dialect
+        url, body, headers = (
+            _passthrough_request(call, target, extended)
+            if same
+            else translation.request_for(target)
+        )
+        try:
+            response = await runtime.http.post(url, data=body, headers=headers, timeout=timeout)
+        except UPSTREAM_EXCEPTIONS as exc:
+            failure = _transport_failure(exc, upstream.provider_name, upstream.connection)
+            continue
+        try:
+            if response.status >= 400:
+                if is_retryable(response.status) and index < len(usable) - 1:
+                    await response.read()
+                    continue
+                if same:
+                    return await relay_body(call.codec, response, entry, entry.request_id)
+                return await _translated_error(call.codec, target, response, entry)
+            if same:
+                if call.stream:
+                    return await relay_stream(
+                        request, call.codec, response, entry, entry.request_id, started
+                    )
+                return await relay_body(call.codec, response, entry, entry.request_id)
+            upstream_codec = codec_for(upstream.dialect)
+            hub_request = translation.hub_request
+            if call.stream:
+                return await translate_stream(
+                    request,
+                    translation.emitter(),
+                    call.content_type,
+                    upstream_codec,
+                    response,
+                    entry,
+                    entry.request_id,
+                    started,
+                    runtime.replay,
+                )
+            return await translate_body(
+                call.codec,
+                upstream_codec,
+                response,
+                hub_request,
+                entry,
+                entry.request_id,
+                runtime.replay,
+            )
+        except UPSTREAM_EXCEPTIONS as exc:
+            failure = _transport_failure(exc, upstream.provider_name, upstream.connection)
+        finally:
+            response.release()
+    assert failure is not None
+    raise failure
+
+
+class _Translation:
+    """The client's request in hub form, made once and emitted for each upstream dialect."""
+
+    def __init__(self, call: ClientCall, extended: bool, replay: ReplayCache) -> None:
+        self.call = call
+        self.extended = extended
+        self.replay = replay
+        self._hub: hub.Request | None = None
+
+    @property
+    def hub_request(self) -> hub.Request:
+        if self._hub is None:
+            raise RuntimeError("request_for() first")
+        return self._hub
+
+    def request_for(self, target: Target) -> tuple[URL, Any, dict[str, str]]:
+        if self._hub is None:
+            self._hub = _to_hub(self.call, self.extended)
+            self.replay.restore(self._hub)  # reasoning the client's dialect could not carry
+        upstream = target.upstream
+        codec = codec_for(upstream.dialect)
+        hub_request: hub.Request = {**self._hub, "model": target.model}
+        body = codec.request_from_hub(hub_request)
+        headers = {**upstream.headers, **codec.upstream_headers(hub_request)}
+        return (
+            endpoint_url(upstream, target.model, stream=self.call.stream),
+            _payload(orjson.dumps(body)),
+            headers,
+        )
+
+    def emitter(self) -> StreamEmitter:
+        if self.call.emitter_factory is not None:
+            emitter: StreamEmitter = self.call.emitter_factory(self.hub_request)
+            return emitter
+        return self.call.codec.stream_emitter(self.hub_request)
+
+
+def _to_hub(call: ClientCall, extended: bool) -> hub.Request:
+    try:
+        request = call.codec.request_to_hub(call.body)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise GatewayError(
+            400,
+            f"The request could not be read: {type(exc).__name__}: {str(exc)[:200]}",
+            code="invalid_request",
+        ) from None
+    request["stream"] = call.stream
+    if extended:
+        request["extended_context"] = True
+    return request
+
+
+def _passthrough_request(
+    call: ClientCall, target: Target, extended: bool
+) -> tuple[URL, Any, dict[str, str]]:
+    upstream = target.upstream
+    headers = {**upstream.headers, **call.forwarded}
+    if extended:
+        headers.update(call.codec.upstream_headers({"extended_context": True}))
+    if upstream.dialect == "gemini":
+        action = call.endpoint or ("streamGenerateContent" if call.stream else "generateContent")
+        query = "?alt=sse" if call.stream and call.gemini_sse else ""
+        url = URL(
+            f"{upstream.base_url}/v1beta/models/{quote(target.model, safe='')}:{action}{query}",
+            encoded=True,
+        )
+        return url, _payload(call.raw), headers  # the body names no model: bytes unchanged
+    if call.endpoint == "count_tokens":
+        url = URL(f"{upstream.base_url}/v1/messages/count_tokens")
+    else:
+        url = endpoint_url(upstream, target.model, stream=call.stream)
+    return url, _payload(orjson.dumps({**call.body, "model": target.model})), headers
+
+
+def _payload(data: bytes) -> bytes | io.BytesIO:
+    # aiohttp warns that large raw bytes may block the loop; a BytesIO is written in chunks.
+    return data if len(data) <= _LARGE_BODY else io.BytesIO(data)
+
+
+async def _translated_error(
+    client: Codec, target: Target, response: aiohttp.ClientResponse, entry: LogEntry
+) -> web.Response:
+    body = await response.read()
+    error = codec_for(target.upstream.dialect).error_to_hub(response.status, body)
+    entry.status = error["status"]
+    entry.error = f"upstream {response.status}: {error['message'][:200]}"
+    out = error_response(client, error, entry.request_id)
+    for name, value in passed_headers(response, entry.request_id).items():
+        if name.lower() != "content-type":
+            out.headers[name] = value
+    return out
+
+
+def _transport_failure(exc: BaseException, provider: str, connection: str) -> GatewayError:
+    status, reason = describe_failure(exc)
+    return GatewayError(
+        status,
+        f"Upstream {provider} (connection {connection!r}) {reason}.",
+        code="upstream_timeout" if status == 504 else "upstream_unreachable",
+    )

@@ -1,0 +1,49 @@
+"""The frame every client-dialect route shares: auth, body, logging, errors in its dialect."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from gateway.formats.codec import Codec
+from gateway.observe.request_log import LogEntry
+from gateway.server.errors import GatewayError, bad_request, error_response
+from gateway.server.request_io import authenticate, parse_json_object, read_body, request_id_for
+from gateway.server.runtime import RUNTIME, Runtime
+
+# (request, runtime, parsed body, raw body, log entry, start time) -> response
+Handler = Callable[
+    [web.Request, Runtime, dict[str, Any], bytes, LogEntry, float],
+    Awaitable[web.StreamResponse],
+]
+
+
+async def handle(request: web.Request, codec: Codec, handler: Handler) -> web.StreamResponse:
+    runtime = request.app[RUNTIME]
+    started = time.perf_counter()
+    request_id = request_id_for(request)
+    entry = LogEntry(time.time(), request_id, codec.dialect)
+    try:
+        entry.key_name = authenticate(request, runtime.snapshot)
+        raw = await read_body(request, runtime.snapshot.settings.max_body_mb)
+        body = parse_json_object(raw)
+        return await handler(request, runtime, body, raw, entry, started)
+    except GatewayError as error:
+        entry.status = error.status
+        entry.error = error.message
+        return error_response(codec, error.to_hub(), request_id)
+    finally:
+        entry.latency_ms = (time.perf_counter() - started) * 1000
+        runtime.log.record(entry)
+
+
+def required_model(body: dict[str, Any]) -> str:
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise bad_request(
+            "'model' is required: a string such as openai/gpt-4o-mini or a combo name."
+        )
+    return model

@@ -1,0 +1,167 @@
+"""Same-dialect path: the upstream's response goes back unchanged, whole or streamed.
+
+Streams are forwarded chunk by chunk as they arrive. Only the first and last few KiB are kept
+(``StreamTap``) so the dialect's parser can read usage at the end without touching every
+chunk on the way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+import aiohttp
+import orjson
+from aiohttp import web
+
+from gateway.formats import hub
+from gateway.formats.codec import Codec
+from gateway.formats.sse import SSEDecoder
+from gateway.observe.request_log import LogEntry
+from gateway.providers.upstream import UPSTREAM_EXCEPTIONS, describe_failure
+
+_TAP_BYTES = 8192
+# Upstream headers worth passing on: content type and what clients use to pace themselves.
+_PASSED_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-")
+_PASSED_NAMES = frozenset({"content-type", "retry-after"})
+
+
+def passed_headers(upstream: aiohttp.ClientResponse, request_id: str) -> dict[str, str]:
+    headers = {"X-Request-Id": request_id}
+    for name, value in upstream.headers.items():
+        lower = name.lower()
+        if lower in _PASSED_NAMES or lower.startswith(_PASSED_PREFIXES):
+            headers[name] = value
+    return headers
+
+
+def record_usage(entry: LogEntry, usage: hub.Usage | None) -> None:
+    if usage:
+        if "input_tokens" in usage:
+            entry.tokens_in = usage["input_tokens"]
+        if "output_tokens" in usage:
+            entry.tokens_out = usage["output_tokens"]
+
+
+def usage_of_body(codec: Codec, body: bytes) -> hub.Usage | None:
+    try:
+        parsed = orjson.loads(body)
+        return codec.response_to_hub(parsed)["usage"] if isinstance(parsed, dict) else None
+    except Exception:  # usage is best effort: a body we cannot read is still relayed as is
+        return None
+
+
+class StreamTap:
+    """Keeps the head and the tail of a stream, enough to find the usage events."""
+
+    def __init__(self) -> None:
+        self.head = b""
+        self.tail = b""
+        self.size = 0
+
+    def see(self, chunk: bytes) -> None:
+        if len(self.head) < _TAP_BYTES:
+            self.head += chunk
+        self.tail = (self.tail + chunk)[-_TAP_BYTES:]
+        self.size += len(chunk)
+
+    def usage(self, codec: Codec) -> hub.Usage | None:
+        if self.size <= len(self.head):
+            chunks = [self.head]
+        else:
+            tail = self.tail
+            boundary = tail.find(b"\n\n")  # the tail starts mid-event: skip to the next one
+            chunks = [self.head, b"\n\n", tail[boundary + 2 :] if boundary >= 0 else b""]
+        decoder = SSEDecoder()
+        parser = codec.stream_parser()
+        usage: hub.Usage | None = None
+        for chunk in chunks:
+            for event in decoder.feed(chunk):
+                try:
+                    parsed = parser.feed(event)
+                except Exception:  # events out of context (the middle is missing): skip
+                    continue
+                for item in parsed:
+                    if item["type"] == "usage":
+                        usage = {**(usage or {}), **item["usage"]}
+        return usage
+
+
+async def relay_body(
+    codec: Codec, upstream: aiohttp.ClientResponse, entry: LogEntry, request_id: str
+) -> web.Response:
+    body = await upstream.read()
+    entry.status = upstream.status
+    if upstream.status == 200:
+        record_usage(entry, usage_of_body(codec, body))
+    else:
+        entry.error = f"upstream {upstream.status}: {body[:200].decode('utf-8', 'replace')}"
+    return web.Response(
+        status=upstream.status, body=body, headers=passed_headers(upstream, request_id)
+    )
+
+
+async def relay_stream(
+    request: web.Request,
+    codec: Codec,
+    upstream: aiohttp.ClientResponse,
+    entry: LogEntry,
+    request_id: str,
+    started: float,
+) -> web.StreamResponse:
+    response = web.StreamResponse(
+        status=upstream.status, headers=passed_headers(upstream, request_id)
+    )
+    response.headers["Cache-Control"] = "no-cache"
+    entry.status = upstream.status
+    await response.prepare(request)
+    tap = StreamTap()
+    try:
+        async for chunk in upstream.content.iter_any():
+            if entry.ttfb_ms is None:
+                entry.ttfb_ms = (time.perf_counter() - started) * 1000
+            try:
+                await response.write(chunk)
+            except ConnectionResetError:
+                entry.error = "client disconnected"
+                return response
+            tap.see(chunk)
+    except UPSTREAM_EXCEPTIONS as exc:
+        _, reason = describe_failure(exc)
+        entry.error = f"stream interrupted: upstream {reason}"
+        error: hub.Error = {
+            "status": 502,
+            "kind": "unavailable",
+            "code": "upstream_stream_interrupted",
+            "message": f"The upstream stream was interrupted: {reason}.",
+        }
+        await write_quietly(response, stream_error_event(codec, error))
+        return response
+    record_usage(entry, tap.usage(codec))
+    await response.write_eof()
+    return response
+
+
+def stream_error_event(codec: Codec, error: hub.Error) -> bytes:
+    """The dialect's in-stream error event, for a stream whose earlier events we did not
+    produce ourselves (so no emitter state: just the error, in the dialect's framing)."""
+    _, body = codec.error_from_hub(error)
+    if codec.dialect == "anthropic":
+        return b"event: error\ndata: " + body + b"\n\n"
+    if codec.dialect == "responses":
+        message = orjson.loads(body).get("error", {})
+        event = {
+            "type": "error",
+            "code": message.get("code") or error["kind"],
+            "message": error["message"],
+            "param": None,
+        }
+        return b"event: error\ndata: " + orjson.dumps(event) + b"\n\n"
+    return b"data: " + body + b"\n\n"  # OpenAI Chat and Gemini (SSE)
+
+
+async def write_quietly(response: web.StreamResponse, data: bytes) -> None:
+    with contextlib.suppress(ConnectionResetError, RuntimeError):
+        if data:
+            await response.write(data)
+        await response.write_eof()

@@ -1,0 +1,183 @@
+"""Cross-dialect path: the upstream's response is translated through the hub, whole or
+streamed chunk by chunk, into a well-formed response of the client's dialect."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+
+import aiohttp
+import orjson
+from aiohttp import web
+
+from gateway.formats import hub
+from gateway.formats.codec import Codec, StreamEmitter
+from gateway.formats.replay import ReplayCache, TurnRecorder
+from gateway.formats.sse import SSEDecoder
+from gateway.observe.request_log import LogEntry
+from gateway.providers.upstream import UPSTREAM_EXCEPTIONS, describe_failure
+from gateway.server.errors import GatewayError
+from gateway.server.passthrough import record_usage, write_quietly
+
+KEEPALIVE_S = 15.0  # a ping or comment after this long without a byte to the client
+
+
+async def translate_body(
+    client: Codec,
+    upstream_codec: Codec,
+    upstream: aiohttp.ClientResponse,
+    hub_request: hub.Request,
+    entry: LogEntry,
+    request_id: str,
+    replay: ReplayCache,
+) -> web.Response:
+    body = await upstream.read()
+    try:
+        parsed = orjson.loads(body)
+        if not isinstance(parsed, dict):
+            raise ValueError("not a JSON object")
+        response = upstream_codec.response_to_hub(parsed)
+    except Exception as exc:  # any unreadable 200 is the upstream's fault, not the client's
+        raise GatewayError(
+            502,
+            "The upstream answered 200 with a response that could not be "
+            f"read ({type(exc).__name__}: {str(exc)[:120]}).",
+            code="upstream_invalid_response",
+        ) from None
+    replay.remember(response["reasoning"], response["tool_calls"])
+    entry.status = 200
+    record_usage(entry, response["usage"])
+    out = client.response_from_hub(response, hub_request)
+    return web.Response(
+        body=orjson.dumps(out),
+        content_type="application/json",
+        headers={"X-Request-Id": request_id},
+    )
+
+
+async def translate_stream(
+    request: web.Request,
+    client_emitter: StreamEmitter,
+    content_type: str,
+    upstream_codec: Codec,
+    upstream: aiohttp.ClientResponse,
+    entry: LogEntry,
+    request_id: str,
+    started: float,
+    replay: ReplayCache,
+) -> web.StreamResponse:
+    response = web.StreamResponse(
+        status=200,
+        headers={
+            "Content-Type": content_type,
+            "Cache-Control": "no-cache",
+            "X-Request-Id": request_id,
+        },
+    )
+    entry.status = 200
+    await response.prepare(request)
+    state = _StreamState(entry, replay)
+    writer = _Writer(response, entry, started)
+    pinger = asyncio.create_task(writer.keep_alive(client_emitter.keepalive))
+    parser = upstream_codec.stream_parser()
+    decoder = SSEDecoder()
+    try:
+        async for chunk in upstream.content.iter_any():
+            out = [
+                client_emitter.feed(event)
+                for sse in decoder.feed(chunk)
+                for event in parser.feed(sse)
+                if state.see(event)
+            ]
+            if not await writer.write(b"".join(out)):
+                return response
+        tail = [event for sse in decoder.close() for event in parser.feed(sse)]
+        tail += parser.close()
+        out = [client_emitter.feed(event) for event in tail if state.see(event)]
+        if not state.ended:
+            out.append(
+                client_emitter.feed(
+                    state.interrupted("the upstream ended the stream before it finished")
+                )
+            )
+    except UPSTREAM_EXCEPTIONS as exc:
+        _, reason = describe_failure(exc)
+        out = [client_emitter.feed(state.interrupted(f"upstream {reason}"))]
+    finally:
+        pinger.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pinger
+    out.append(client_emitter.close())
+    if state.ended and state.failed is None:
+        state.recorder.finish(replay)
+    await write_quietly(response, b"".join(out))
+    return response
+
+
+class _StreamState:
+    """Watches the hub events going by: usage for the log, the end, the turn for replay."""
+
+    def __init__(self, entry: LogEntry, replay: ReplayCache) -> None:
+        self.entry = entry
+        self.recorder = TurnRecorder()
+        self.ended = False
+        self.failed: str | None = None
+
+    def see(self, event: hub.Event) -> bool:
+        if self.ended and event["type"] != "usage":
+            return False  # nothing after the end or an error reaches the client
+        if event["type"] == "usage":
+            record_usage(self.entry, event["usage"])
+        elif event["type"] == "finish":
+            self.ended = True
+        elif event["type"] == "error":
+            self.ended = True
+            self.failed = event["error"]["message"]
+            self.entry.error = f"upstream error in stream: {self.failed}"
+        else:
+            self.recorder.see(event)
+        return True
+
+    def interrupted(self, reason: str) -> hub.ErrorEvent:
+        self.ended = True
+        self.failed = reason
+        self.entry.error = f"stream interrupted: {reason}"
+        return {
+            "type": "error",
+            "error": {
+                "status": 502,
+                "kind": "unavailable",
+                "code": "upstream_stream_interrupted",
+                "message": f"The upstream stream was interrupted: {reason}.",
+            },
+        }
+
+
+class _Writer:
+    def __init__(self, response: web.StreamResponse, entry: LogEntry, started: float) -> None:
+        self._response = response
+        self._entry = entry
+        self._started = started
+        self._last = time.monotonic()
+
+    async def write(self, data: bytes) -> bool:
+        """False when the client went away."""
+        if not data:
+            return True
+        if self._entry.ttfb_ms is None:
+            self._entry.ttfb_ms = (time.perf_counter() - self._started) * 1000
+        self._last = time.monotonic()
+        try:
+            await self._response.write(data)
+        except ConnectionResetError:
+            self._entry.error = "client disconnected"
+            return False
+        return True
+
+    async def keep_alive(self, ping: Callable[[], bytes]) -> None:
+        while True:
+            await asyncio.sleep(KEEPALIVE_S / 3)
+            if time.monotonic() - self._last >= KEEPALIVE_S:
+                await self.write(ping())
