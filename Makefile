@@ -34,6 +34,7 @@ pytest: $(STAMP)
 ## Benchmarks (not part of `make test`): prints figures.
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.overhead
+	$(BIN)/python -m tests.bench.translation
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

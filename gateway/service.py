@@ -115,6 +115,13 @@ class GatewayService:
         return self._secrets
 
     @property
+    def runtime(self) -> Runtime:
+        """What the running gateway's handlers share (tests and the desktop app read it)."""
+        if self._runtime is None:
+            raise RuntimeError("the service is not started")
+        return self._runtime
+
+    @property
     def snapshot(self) -> Snapshot:
         return self._runtime.snapshot if self._runtime else Snapshot.empty()
 

@@ -137,6 +137,7 @@ async def serve(
                     entry.request_id,
                     started,
                     runtime.replay,
+                    runtime.keepalive_s,
                 )
             return await translate_body(
                 call.codec,

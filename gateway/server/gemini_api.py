@@ -8,8 +8,8 @@ import orjson
 from aiohttp import web
 
 from gateway.config.snapshot import Snapshot
-from gateway.formats.codec import codec_for
 from gateway.formats.estimate import estimate_input_tokens
+from gateway.formats.gemini import CODEC
 from gateway.observe.request_log import LogEntry
 from gateway.routing.resolve import ModelNotFoundError, resolve
 from gateway.server.errors import GatewayError, error_response
@@ -18,7 +18,6 @@ from gateway.server.handler import handle
 from gateway.server.request_io import authenticate, request_id_for
 from gateway.server.runtime import RUNTIME, Runtime
 
-CODEC = codec_for("gemini")
 ACTIONS = frozenset({"generateContent", "streamGenerateContent", "countTokens"})
 
 
@@ -56,7 +55,7 @@ async def _action(
     call = ClientCall(CODEC, body, raw, model, stream, gemini_sse=sse)
     if stream and not sse:
         call.content_type = "application/json"
-        call.emitter_factory = CODEC_ARRAY_EMITTER
+        call.emitter_factory = CODEC.array_stream_emitter
     entry.stream = stream
     return await serve(request, runtime, call, entry, started)
 
@@ -146,6 +145,3 @@ async def get_model(request: web.Request) -> web.Response:
         )
     except GatewayError as error:
         return error_response(CODEC, error.to_hub(), request_id)
-
-
-CODEC_ARRAY_EMITTER: Any = None  # set once the Gemini codec's JSON-array emitter is known

@@ -21,6 +21,7 @@ class Runtime:
     started_at: float = field(default_factory=time.time)
     models_cache: tuple[int, bytes] | None = None  # (snapshot revision, /v1/models body)
     replay: ReplayCache = field(default_factory=ReplayCache)  # reasoning across dialects
+    keepalive_s: float = 15.0  # translated streams: a ping after this long without a byte
 
 
 RUNTIME = web.AppKey("runtime", Runtime)

@@ -21,8 +21,6 @@ from gateway.providers.upstream import UPSTREAM_EXCEPTIONS, describe_failure
 from gateway.server.errors import GatewayError
 from gateway.server.passthrough import record_usage, write_quietly
 
-KEEPALIVE_S = 15.0  # a ping or comment after this long without a byte to the client
-
 
 async def translate_body(
     client: Codec,
@@ -67,6 +65,7 @@ async def translate_stream(
     request_id: str,
     started: float,
     replay: ReplayCache,
+    keepalive_s: float,
 ) -> web.StreamResponse:
     response = web.StreamResponse(
         status=200,
@@ -80,7 +79,7 @@ async def translate_stream(
     await response.prepare(request)
     state = _StreamState(entry, replay)
     writer = _Writer(response, entry, started)
-    pinger = asyncio.create_task(writer.keep_alive(client_emitter.keepalive))
+    pinger = asyncio.create_task(writer.keep_alive(client_emitter.keepalive, keepalive_s))
     parser = upstream_codec.stream_parser()
     decoder = SSEDecoder()
     try:
@@ -176,8 +175,8 @@ class _Writer:
             return False
         return True
 
-    async def keep_alive(self, ping: Callable[[], bytes]) -> None:
+    async def keep_alive(self, ping: Callable[[], bytes], interval: float) -> None:
         while True:
-            await asyncio.sleep(KEEPALIVE_S / 3)
-            if time.monotonic() - self._last >= KEEPALIVE_S:
+            await asyncio.sleep(interval / 3)
+            if time.monotonic() - self._last >= interval:
                 await self.write(ping())

@@ -96,9 +96,21 @@ def can_pin() -> bool:
     return hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2
 
 
+def openai_connection(up_port: int) -> str:
+    return (
+        f'name = "fake"\nprovider = "openai"\napi_key = "{UPSTREAM_KEY}"\n'
+        f'base_url = "http://{HOST}:{up_port}/v1"\n'
+    )
+
+
 @contextmanager
-def stack(tmp: Path) -> Iterator[tuple[int, int, Procs]]:
-    """Start upstream + gateway; yield their ports and processes; always stop them."""
+def stack(
+    tmp: Path,
+    fake: str = "tests.fakes.openai_upstream",
+    connection: Callable[[int], str] = openai_connection,
+) -> Iterator[tuple[int, int, Procs]]:
+    """Start upstream (module ``fake``) + gateway with one connection (``connection(port)``,
+    TOML); yield their ports and processes; always stop them."""
     env = os.environ | {
         "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
         "SWITCHBOARD_SECRET_KEY": "bench",
@@ -138,13 +150,12 @@ def stack(tmp: Path) -> Iterator[tuple[int, int, Procs]]:
         up_port, gw_port = a.getsockname()[1], b.getsockname()[1]
     data = ["--data-dir", str(tmp / "data")]
     try:
-        up_args = ["-m", "tests.fakes.openai_upstream", "--no-record", "--port", str(up_port)]
+        up_args = ["-m", fake, "--no-record", "--port", str(up_port)]
         upstream = spawn("upstream", UPSTREAM_CORE, up_args)
         wait_for("upstream", lambda: b"listening on" in (tmp / "upstream.log").read_bytes())
         (tmp / "bench.toml").write_text(
             f'[settings]\nrequire_api_key = true\n[[api_keys]]\nname = "bench"\n'
-            f'key = "{CLIENT_KEY}"\n[[connections]]\nname = "fake"\nprovider = "openai"\n'
-            f'api_key = "{UPSTREAM_KEY}"\nbase_url = "http://{HOST}:{up_port}/v1"\n'
+            f'key = "{CLIENT_KEY}"\n[[connections]]\n{connection(up_port)}'
         )
         cmd = [sys.executable, "-m", "gateway", "config", "import", str(tmp / "bench.toml")]
         subprocess.run([*cmd, *data], **run, check=True, stdout=subprocess.DEVNULL)

@@ -818,10 +818,19 @@ def _thinking_block(call: _Call) -> dict[str, Any]:
     return {"type": "thinking", "thinking": text, "signature": SIGNATURE}
 
 
+def _wants_json(body: dict[str, Any]) -> bool:
+    config = body.get("output_config")
+    fmt = config.get("format") if isinstance(config, dict) else body.get("output_format")
+    return isinstance(fmt, dict) and fmt.get("type") == "json_schema"
+
+
 def _echo_text(request: web.Request, call: _Call) -> str:
     if request.headers.get(ECHO_HEADERS_HEADER) == "1":
         return orjson.dumps(_headers_dict(request), option=orjson.OPT_SORT_KEYS).decode()
     last_user = _last_user(call.messages)
+    if _wants_json(call.body):  # structured outputs: output_config.format (or output_format)
+        echo = _text_of(last_user["content"]) if last_user else ""
+        return orjson.dumps({"echo": echo}).decode()
     results = _tool_results(call.messages)
     if results:
         said = " | ".join(

@@ -229,6 +229,10 @@ class AnthropicMessages:
             ]
         if self.spec.think:
             kwargs["thinking"] = {"type": "enabled", "budget_tokens": 1024}
+        if self.spec.json_schema:
+            kwargs["output_config"] = {
+                "format": {"type": "json_schema", "schema": self.spec.json_schema}
+            }
         if stream:
             async with self.sdk.messages.stream(**kwargs) as events:
                 message = await events.get_final_message()

@@ -90,3 +90,18 @@ def test_readme_starts_with_the_two_commands() -> None:
     blocks = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", text, re.S)
     assert blocks[0].strip().splitlines() == ["make run"]
     assert blocks[1].strip().splitlines() == ["make test"]
+
+
+def test_unsupported_cells_are_documented() -> None:
+    from tests.integration.conformance.test_matrix import UNSUPPORTED
+
+    text = " ".join((DOCS / "dialects.md").read_text(encoding="utf-8").split())
+    for reason in UNSUPPORTED.values():
+        assert " ".join(reason.split()) in text, reason
+
+
+def test_every_dialect_has_its_mapping_page() -> None:
+    text = (DOCS / "dialects.md").read_text(encoding="utf-8")
+    for dialect in ("openai", "anthropic", "gemini", "responses"):
+        assert f"(dialects/{dialect}.md)" in text
+        assert (DOCS / "dialects" / f"{dialect}.md").is_file()

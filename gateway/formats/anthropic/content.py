@@ -68,7 +68,8 @@ def _document_part(block: dict[str, Any]) -> hub.DocumentPart | None:
     kind = source.get("type")
     data = source.get("data")
     if kind == "base64" and isinstance(data, str):
-        part["media_type"] = source.get("media_type") or _PDF
+        media = source.get("media_type")
+        part["media_type"] = media if isinstance(media, str) and media else _PDF
         part["data"] = data
     elif kind == "text" and isinstance(data, str):
         part["media_type"] = _TEXT_PLAIN

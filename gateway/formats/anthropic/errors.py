@@ -1,11 +1,11 @@
 """Anthropic error bodies ⇄ hub errors.
 
-Shape (https://docs.claude.com/en/api/errors):
+Shape (https://platform.claude.com/docs/en/api/errors):
 ``{"type": "error", "error": {"type": "<error type>", "message": "..."}, "request_id": ...}``
 with 400 invalid_request_error, 401 authentication_error, 402 billing_error, 403
-permission_error, 404 not_found_error, 413 request_too_large, 429 rate_limit_error, 500
-api_error, 504 timeout_error and 529 overloaded_error. The same object arrives as an SSE
-``error`` event after a 200.
+permission_error, 404 not_found_error, 409 conflict_error, 413 request_too_large, 429
+rate_limit_error, 500 api_error, 504 timeout_error and 529 overloaded_error. The same
+object arrives as an SSE ``error`` event after a 200.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ KIND_BY_TYPE: dict[str, hub.ErrorKind] = {
     "billing_error": "permission",  # the account cannot pay: another account may
     "permission_error": "permission",
     "not_found_error": "not_found",
+    "conflict_error": "invalid_request",  # the hub has no conflict kind
     "request_too_large": "request_too_large",
     "rate_limit_error": "rate_limit",
     "api_error": "server",
@@ -34,6 +35,7 @@ STATUS_BY_TYPE = {
     "billing_error": 402,
     "permission_error": 403,
     "not_found_error": 404,
+    "conflict_error": 409,
     "request_too_large": 413,
     "rate_limit_error": 429,
     "api_error": 500,
@@ -53,6 +55,7 @@ TYPE_BY_KIND = {
 }
 _TYPE_BY_STATUS = {
     402: "billing_error",
+    409: "conflict_error",
     413: "request_too_large",
     504: "timeout_error",
     529: "overloaded_error",

@@ -71,7 +71,8 @@ def _messages_to_hub(body: dict[str, Any]) -> list[hub.Message]:
     if system:
         out.append({"role": "system", "content": system})
     names: dict[str, str] = {}  # tool_use id → name, so tool messages can carry it (Gemini)
-    for message in body.get("messages") or ():
+    messages = body.get("messages")
+    for message in messages if isinstance(messages, list) else ():
         if not isinstance(message, dict):
             continue
         content = message.get("content")

@@ -98,7 +98,8 @@ def response_to_hub(body: dict[str, Any]) -> hub.Response:
     content: list[hub.Part] = []
     reasoning: list[hub.Reasoning] = []
     calls: list[hub.ToolCall] = []
-    for block in body.get("content") or ():
+    blocks = body.get("content")
+    for block in blocks if isinstance(blocks, list) else ():
         if not isinstance(block, dict):
             continue
         kind = block.get("type")

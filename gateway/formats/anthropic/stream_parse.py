@@ -134,8 +134,8 @@ class AnthropicStreamParser:
         return []
 
     def _delta(self, data: dict[str, Any]) -> list[hub.Event]:
-        delta = data.get("delta")
-        target = self._blocks.get(data.get("index"))  # type: ignore[arg-type]
+        delta, index = data.get("delta"), data.get("index")
+        target = self._blocks.get(index) if isinstance(index, int) else None
         if not isinstance(delta, dict) or target is None:
             return []
         kind = delta.get("type")

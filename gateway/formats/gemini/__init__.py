@@ -1,8 +1,9 @@
 """Gemini ``generateContent`` / ``streamGenerateContent`` (v1beta) ⇄ hub.
 
-Layout: ``request_in``/``request_out`` (request bodies), ``response`` (bodies and usage),
-``stream_in``/``stream_out`` (SSE parser; SSE or JSON-array emitter), ``errors``, ``schema``
-(JSON Schema ⇄ Gemini Schema), ``wire`` (shared helpers). Mapping: docs/dialects/gemini.md.
+Layout: ``request_in``/``request_out`` (request bodies), ``parts`` (model parts → hub, with
+the signature rules), ``response`` (bodies and usage), ``stream_in``/``stream_out`` (SSE
+parser; SSE or JSON-array emitter), ``errors``, ``schema`` (JSON Schema ⇄ Gemini Schema),
+``wire`` (shared helpers). Mapping: docs/dialects/gemini.md.
 """
 
 from __future__ import annotations

@@ -11,14 +11,9 @@ from typing import Any, TypeGuard
 import orjson
 
 from gateway.formats import hub
+from gateway.formats.gemini.parts import PartFolder, media_part
 from gateway.formats.gemini.schema import from_gemini
-from gateway.formats.gemini.wire import (
-    SKIP_SIGNATURE,
-    get,
-    guess_image_type,
-    history_call_id,
-    seq,
-)
+from gateway.formats.gemini.wire import get, history_call_id, seq
 
 
 def request_to_hub(body: dict[str, Any]) -> hub.Request:
@@ -29,7 +24,7 @@ def request_to_hub(body: dict[str, Any]) -> hub.Request:
         parts = _system_parts(system)
         if parts:
             messages.append({"role": "system", "content": parts})
-    # Function name → ids of calls still waiting for a result, to pair id-less responses.
+    # Function name → ids of the last model turn's calls still waiting for a result.
     pending: dict[str, list[str]] = {}
     contents = body.get("contents")
     contents = [contents] if isinstance(contents, dict) else seq(contents)
@@ -38,6 +33,7 @@ def request_to_hub(body: dict[str, Any]) -> hub.Request:
             continue
         parts = seq(content.get("parts"))
         if content.get("role") == "model":
+            pending.clear()  # results answer the turn right before them
             message = _model_message(parts, index, pending)
             if message is not None:
                 messages.append(message)
@@ -72,63 +68,19 @@ def _system_parts(system: Any) -> list[hub.Part]:
 def _model_message(
     parts: list[Any], index: int, pending: dict[str, list[str]]
 ) -> hub.Message | None:
-    content: list[hub.Part] = []
-    reasoning: list[hub.Reasoning] = []
-    calls: list[hub.ToolCall] = []
-    open_block = False  # the last reasoning block still takes thought text (no signature yet)
+    folder = PartFolder(lambda part, name: history_call_id(index, part, name), merge_text=False)
     for part_index, part in enumerate(parts):
-        if not isinstance(part, dict):
-            continue
-        signature = get(part, "thoughtSignature", "thought_signature")
-        if signature == SKIP_SIGNATURE or not isinstance(signature, str):
-            signature = None  # our own placeholder, or junk: nothing to replay
-        call = get(part, "functionCall", "function_call")
-        if isinstance(call, dict):
-            name = str(call.get("name") or "")
-            call_id = call.get("id") or history_call_id(index, part_index, name)
-            args = call.get("args")
-            tool_call: hub.ToolCall = {
-                "id": str(call_id),
-                "name": name,
-                "arguments": orjson.dumps(args if isinstance(args, dict) else {}).decode(),
-            }
-            if signature:
-                tool_call["signature"] = signature
-            calls.append(tool_call)
-            pending.setdefault(name, []).append(tool_call["id"])
-            continue
-        text = part.get("text")
-        if part.get("thought") is True:
-            if open_block:
-                reasoning[-1]["text"] += text if isinstance(text, str) else ""
-            else:
-                reasoning.append({"text": text if isinstance(text, str) else ""})
-                open_block = True
-            if signature:
-                reasoning[-1]["signature"] = signature
-                open_block = False
-            continue
-        if signature:
-            # A signature on an answer part belongs to the turn's reasoning.
-            if reasoning and "signature" not in reasoning[-1]:
-                reasoning[-1]["signature"] = signature
-            else:
-                reasoning.append({"text": "", "signature": signature})
-            open_block = False
-        if isinstance(text, str):
-            if text:
-                content.append({"type": "text", "text": text})
-            continue
-        media = media_part(part)
-        if media is not None:
-            content.append(media)
-    if not content and not reasoning and not calls:
+        if isinstance(part, dict):
+            folder.add(part, part_index)
+    if not folder.content and not folder.reasoning and not folder.calls:
         return None
-    message: hub.Message = {"role": "assistant", "content": content}
-    if reasoning:
-        message["reasoning"] = reasoning
-    if calls:
-        message["tool_calls"] = calls
+    for call in folder.calls:
+        pending.setdefault(call["name"], []).append(call["id"])
+    message: hub.Message = {"role": "assistant", "content": folder.content}
+    if folder.reasoning:
+        message["reasoning"] = folder.reasoning
+    if folder.calls:
+        message["tool_calls"] = folder.calls
     return message
 
 
@@ -162,15 +114,14 @@ def _user_messages(
 
 def _tool_message(response: dict[str, Any], pending: dict[str, list[str]]) -> hub.Message:
     name = str(response.get("name") or "")
-    waiting = pending.get(name)
-    call_id = response.get("id")
-    if waiting:
-        if call_id in waiting:
-            waiting.remove(call_id)
-        else:
-            # Gemini CLI answers id-less calls with ids of its own ("read_file-<time>-<hex>"):
-            # the call's id (already in the hub) wins, paired by name in call order.
-            call_id = waiting.pop(0)
+    call_id: Any = response.get("id")
+    owner = next((ids for ids in pending.values() if call_id in ids), None) if call_id else None
+    if owner is not None:
+        owner.remove(call_id)
+    elif waiting := pending.get(name):
+        # Gemini CLI answers id-less calls with ids of its own ("read_file-<time>-<hex>"):
+        # the call's id (already in the hub) wins, paired by name in call order.
+        call_id = waiting.pop(0)
     result = response.get("response")
     content: list[hub.Part] = [
         {"type": "text", "text": orjson.dumps(result if result is not None else {}).decode()}
@@ -186,35 +137,6 @@ def _tool_message(response: dict[str, Any], pending: dict[str, list[str]]) -> hu
     if isinstance(result, dict) and len(result) == 1 and "error" in result:
         message["is_error"] = True
     return message
-
-
-def media_part(part: dict[str, Any]) -> hub.Part | None:
-    """inlineData / fileData → hub image (image/* types) or document (anything else)."""
-    blob = get(part, "inlineData", "inline_data")
-    if isinstance(blob, dict):
-        mime = str(get(blob, "mimeType", "mime_type") or "")
-        data = str(blob.get("data") or "")
-        if mime.startswith("image/"):
-            return {"type": "image", "media_type": mime, "data": data}
-        return {"type": "document", "media_type": mime, "data": data}
-    file = get(part, "fileData", "file_data")
-    if isinstance(file, dict):
-        uri = str(get(file, "fileUri", "file_uri") or "")
-        mime = get(file, "mimeType", "mime_type")
-        if mime:
-            is_image = str(mime).startswith("image/")
-        else:
-            is_image = guess_image_type(uri) is not None
-        if is_image:
-            image: hub.ImagePart = {"type": "image", "url": uri}
-            if mime:
-                image["media_type"] = str(mime)
-            return image
-        document: hub.DocumentPart = {"type": "document", "url": uri}
-        if mime:
-            document["media_type"] = str(mime)
-        return document
-    return None
 
 
 def _tools(tools: Any) -> list[hub.Tool]:

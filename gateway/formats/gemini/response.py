@@ -11,13 +11,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import orjson
-
 from gateway.formats import hub
-from gateway.formats.gemini.request_in import media_part
+from gateway.formats.gemini.parts import PartFolder
 from gateway.formats.gemini.wire import (
     FINISH_FROM_HUB,
-    SKIP_SIGNATURE,
     count,
     finish_to_hub,
     is_base64,
@@ -60,75 +57,15 @@ def usage_from_hub(usage: hub.Usage) -> dict[str, Any]:
     return metadata
 
 
-class _Collector:
-    """Folds candidate parts into hub content, reasoning and tool calls (responses and the
-    non-stream parse share the signature rules with request history)."""
-
-    __slots__ = ("calls", "content", "open_block", "reasoning")
-
-    def __init__(self) -> None:
-        self.content: list[hub.Part] = []
-        self.reasoning: list[hub.Reasoning] = []
-        self.calls: list[hub.ToolCall] = []
-        self.open_block = False
-
-    def add(self, part: dict[str, Any]) -> None:
-        signature = part.get("thoughtSignature")
-        if signature == SKIP_SIGNATURE or not isinstance(signature, str):
-            signature = None
-        call = part.get("functionCall")
-        if isinstance(call, dict):
-            args = call.get("args")
-            tool_call: hub.ToolCall = {
-                "id": str(call.get("id") or new_call_id()),
-                "name": str(call.get("name") or ""),
-                "arguments": orjson.dumps(args if isinstance(args, dict) else {}).decode(),
-            }
-            if signature:
-                tool_call["signature"] = signature
-            self.calls.append(tool_call)
-            return
-        text = part.get("text")
-        if part.get("thought") is True:
-            text = text if isinstance(text, str) else ""
-            if self.open_block:
-                self.reasoning[-1]["text"] += text
-            else:
-                self.reasoning.append({"text": text})
-                self.open_block = True
-            if signature:
-                self.reasoning[-1]["signature"] = signature
-                self.open_block = False
-            return
-        if signature:
-            if self.reasoning and "signature" not in self.reasoning[-1]:
-                self.reasoning[-1]["signature"] = signature
-            else:
-                self.reasoning.append({"text": "", "signature": signature})
-            self.open_block = False
-        if isinstance(text, str):
-            if text:
-                # One text part per answer: consecutive chunks of text are one message.
-                last = self.content[-1] if self.content else None
-                if last is not None and last["type"] == "text":
-                    last["text"] += text
-                else:
-                    self.content.append({"type": "text", "text": text})
-            return
-        media = media_part(part)
-        if media is not None:
-            self.content.append(media)
-
-
 def response_to_hub(body: dict[str, Any]) -> hub.Response:
     candidates = seq(body.get("candidates"))
     candidate = candidates[0] if candidates and isinstance(candidates[0], dict) else {}
-    collector = _Collector()
+    collector = PartFolder(lambda _part, _name: new_call_id(), merge_text=True)
     content = candidate.get("content")
     if isinstance(content, dict):
-        for part in seq(content.get("parts")):
+        for index, part in enumerate(seq(content.get("parts"))):
             if isinstance(part, dict):
-                collector.add(part)
+                collector.add(part, index)
     reason = candidate.get("finishReason")
     feedback = body.get("promptFeedback")
     if not candidates and isinstance(feedback, dict) and feedback.get("blockReason"):
@@ -168,12 +105,14 @@ def reasoning_parts(reasoning: list[hub.Reasoning]) -> list[dict[str, Any]]:
     return parts
 
 
-def call_part(call: hub.ToolCall, arguments: dict[str, Any]) -> dict[str, Any]:
-    function: dict[str, Any] = {"name": call["name"], "args": arguments}
-    if call["id"]:
-        function["id"] = call["id"]
+def call_part(
+    call_id: str, name: str, signature: str | None, arguments: dict[str, Any]
+) -> dict[str, Any]:
+    """One whole functionCall part (with its signature when the SDK can decode it)."""
+    function: dict[str, Any] = {"name": name, "args": arguments}
+    if call_id:
+        function["id"] = call_id
     part: dict[str, Any] = {"functionCall": function}
-    signature = call.get("signature")
     if signature and is_base64(signature):
         part["thoughtSignature"] = signature
     return part
@@ -190,7 +129,8 @@ def response_from_hub(response: hub.Response, request: hub.Request) -> dict[str,
                 {"inlineData": {"mimeType": part.get("media_type", ""), "data": part["data"]}}
             )
     for call in response["tool_calls"]:
-        parts.append(call_part(call, parse_arguments(call["arguments"])))
+        arguments = parse_arguments(call["arguments"])
+        parts.append(call_part(call["id"], call["name"], call.get("signature"), arguments))
     candidate: dict[str, Any] = {
         "content": {"role": "model", "parts": parts},
         "finishReason": FINISH_FROM_HUB.get(response["finish_reason"], "STOP"),

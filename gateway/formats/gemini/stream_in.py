@@ -48,8 +48,10 @@ class GeminiStreamParser:
 
     def _chunk(self, chunk: dict[str, Any]) -> list[hub.Event]:
         error = chunk.get("error")
-        if isinstance(error, dict):
+        if error is not None:
             self._done = True
+            if not isinstance(error, dict):
+                error = {"message": str(error)}
             return [{"type": "error", "error": error_from_object(error, 0)}]
         events: list[hub.Event] = []
         if not self._started:

@@ -193,12 +193,7 @@ class GeminiStreamEmitter:
         if not self._calls:
             return b""
         parts = [
-            call_part(
-                {"id": call.id, "name": call.name, "arguments": "", "signature": call.signature}
-                if call.signature
-                else {"id": call.id, "name": call.name, "arguments": ""},
-                parse_arguments("".join(call.arguments)),
-            )
+            call_part(call.id, call.name, call.signature, parse_arguments("".join(call.arguments)))
             for _, call in sorted(self._calls.items())
         ]
         self._calls.clear()
@@ -227,11 +222,7 @@ class GeminiStreamEmitter:
             return b""
         out = self._flush_calls() + self._final()
         self._closed = True
-        if self._json_array:
-            if not self._opened:
-                out += self._frame(b"")
-            out += _ARRAY_CLOSE
-        return out
+        return out + _ARRAY_CLOSE if self._json_array else out
 
     def keepalive(self) -> bytes:
         if self._closed:

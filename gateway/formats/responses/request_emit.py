@@ -20,6 +20,7 @@ from gateway.formats.responses.settings import (
 
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
 MIN_OUTPUT_TOKENS = 16  # the API rejects max_output_tokens below this
+ERROR_PREFIX = "Error: "  # as the OpenAI Chat emitter writes a failed tool result
 
 
 def request_from_hub(request: hub.Request) -> dict[str, Any]:
@@ -143,6 +144,11 @@ def _tool_output(message: hub.Message) -> dict[str, Any]:
         output = content[0]["text"]
     else:
         output = input_parts(content)
+    if message.get("is_error"):  # no is_error field: a failed tool says so in its text
+        if isinstance(output, str):
+            output = ERROR_PREFIX + output
+        else:
+            output.insert(0, {"type": "input_text", "text": ERROR_PREFIX})
     return {
         "type": "function_call_output",
         "call_id": message.get("tool_call_id", ""),

@@ -1,5 +1,7 @@
-"""The documented Anthropic error types (https://docs.claude.com/en/api/errors) and the hub kind
-each maps to."""
+"""The documented Anthropic error types and the hub kind each maps to.
+
+Source: https://platform.claude.com/docs/en/api/errors
+"""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ DOCUMENTED: list[tuple[int, str, hub.ErrorKind]] = [
     (402, "billing_error", "permission"),
     (403, "permission_error", "permission"),
     (404, "not_found_error", "not_found"),
+    (409, "conflict_error", "invalid_request"),
     (413, "request_too_large", "request_too_large"),
     (429, "rate_limit_error", "rate_limit"),
     (500, "api_error", "server"),

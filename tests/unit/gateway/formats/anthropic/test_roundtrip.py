@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from gateway.formats import hub
 from gateway.formats.anthropic import CODEC
+from gateway.formats.sse import SSEEvent
 from tests.unit.gateway.formats.anthropic.errors_table import DOCUMENTED
 from tests.unit.gateway.formats.anthropic.support import emit, parse_stream
 
@@ -312,3 +313,105 @@ def test_errors_round_trip(row: tuple[int, str, hub.ErrorKind], message: str) ->
     status, kind, hub_kind = row
     error: hub.Error = {"status": status, "kind": hub_kind, "message": message, "code": kind}
     assert CODEC.error_to_hub(*CODEC.error_from_hub(error)) == error
+
+
+# Robustness: whatever JSON comes in, reading never raises ------------------------------------
+
+_keys = st.sampled_from(
+    [
+        "type",
+        "role",
+        "content",
+        "text",
+        "source",
+        "data",
+        "media_type",
+        "url",
+        "id",
+        "name",
+        "input",
+        "tool_use_id",
+        "is_error",
+        "thinking",
+        "signature",
+        "messages",
+        "system",
+        "tools",
+        "tool_choice",
+        "max_tokens",
+        "metadata",
+        "user_id",
+        "output_config",
+        "effort",
+        "format",
+        "schema",
+        "budget_tokens",
+        "stop_sequences",
+        "cache_control",
+        "title",
+        "usage",
+        "index",
+        "delta",
+        "content_block",
+        "message",
+        "error",
+        "partial_json",
+        "stop_reason",
+    ]
+)
+_words = st.sampled_from(
+    [
+        "text",
+        "image",
+        "document",
+        "tool_use",
+        "tool_result",
+        "thinking",
+        "redacted_thinking",
+        "base64",
+        "url",
+        "enabled",
+        "adaptive",
+        "auto",
+        "any",
+        "tool",
+        "user",
+        "assistant",
+        "content_block_start",
+        "content_block_delta",
+        "message_start",
+        "message_delta",
+        "message_stop",
+        "error",
+        "text_delta",
+        "input_json_delta",
+        "signature_delta",
+    ]
+)
+_leaf = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**63 - 1),  # what orjson reads as integers
+    st.floats(allow_nan=False),
+    _words,
+    st.text(max_size=5),
+)
+wild_json = st.recursive(
+    _leaf,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_keys, inner, max_size=6),
+    max_leaves=30,
+)
+
+
+@given(st.dictionaries(_keys, wild_json, max_size=8))
+@SETTINGS
+def test_reading_any_json_never_raises(body: dict[str, Any]) -> None:
+    request = CODEC.request_to_hub(body)
+    CODEC.request_from_hub(request)
+    response = CODEC.response_to_hub(body)
+    CODEC.response_from_hub(response, request)
+    CODEC.error_to_hub(500, orjson.dumps(body))
+    parser = CODEC.stream_parser()
+    for value in (body, *body.values()):
+        parser.feed(SSEEvent("", orjson.dumps(value).decode()))
+    parser.close()

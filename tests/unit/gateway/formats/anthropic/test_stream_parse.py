@@ -161,6 +161,7 @@ def test_noise_is_ignored() -> None:
             '{"type":"some_future_event"}',
             '{"type":"content_block_delta","index":9,"delta":{"type":"text_delta","text":"x"}}',
             '{"type":"content_block_start","index":"0","content_block":{}}',
+            '{"type":"content_block_delta","index":[0],"delta":{"type":"text_delta"}}',
         )
         == []
     )

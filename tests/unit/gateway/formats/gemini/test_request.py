@@ -719,3 +719,32 @@ def test_cli_fixture_survives_a_round_trip() -> None:
         "includeThoughts": True,
         "thinkingBudget": 8192,
     }
+
+
+def test_results_with_real_ids_pair_by_id_not_order() -> None:
+    body = {
+        "contents": [
+            {
+                "role": "model",
+                "parts": [
+                    {"functionCall": {"id": "a", "name": "f", "args": {}}},
+                    {"functionCall": {"id": "b", "name": "f", "args": {}}},
+                ],
+            },
+            {
+                "role": "user",
+                "parts": [
+                    {"functionResponse": {"id": "b", "name": "f", "response": {"n": 2}}},
+                    {"functionResponse": {"name": "f", "response": {"n": 1}}},
+                ],
+            },
+            {"role": "model", "parts": [{"functionCall": {"name": "f", "args": {}}}]},
+            {"role": "user", "parts": [{"functionResponse": {"name": "f", "response": {}}}]},
+        ]
+    }
+    messages = to_hub(body)["messages"]
+    assert [m.get("tool_call_id") for m in messages if m["role"] == "tool"] == [
+        "b",
+        "a",
+        history_call_id(2, 0, "f"),  # the newest turn's call, not a leftover of an older one
+    ]

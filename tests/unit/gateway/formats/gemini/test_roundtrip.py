@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from gateway.formats import hub
 from gateway.formats.gemini import CODEC
 from gateway.formats.gemini.schema import from_gemini, to_gemini
-from gateway.formats.sse import SSEDecoder
+from gateway.formats.sse import SSEDecoder, SSEEvent
 from tests.unit.gateway.formats.gemini.support import emit, normalise, parse_stream
 
 SETTINGS = settings(max_examples=150, deadline=None, database=None)
@@ -395,3 +395,45 @@ def test_error_round_trip(status: int, message: str) -> None:
     sent_status, body = CODEC.error_from_hub(error)
     back = CODEC.error_to_hub(sent_status, body)
     assert (back["status"], back["kind"], back["message"]) == (status, error["kind"], message)
+
+
+# Untrusted bodies --------------------------------------------------------------------------
+
+_KEYS = st.sampled_from(
+    [
+        "contents", "role", "parts", "text", "thought", "thoughtSignature", "functionCall",
+        "functionResponse", "name", "args", "id", "response", "inlineData", "fileData",
+        "mimeType", "data", "fileUri", "systemInstruction", "tools", "functionDeclarations",
+        "parameters", "parametersJsonSchema", "toolConfig", "functionCallingConfig", "mode",
+        "allowedFunctionNames", "generationConfig", "temperature", "topK", "maxOutputTokens",
+        "stopSequences", "responseMimeType", "responseSchema", "thinkingConfig",
+        "thinkingBudget", "thinkingLevel", "candidates", "content", "finishReason",
+        "usageMetadata", "promptTokenCount", "error", "code", "status", "details",
+        "promptFeedback", "type", "properties", "items", "required", "anyOf", "enum", "$ref",
+        "allOf",
+    ]
+)  # fmt: skip
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.text(max_size=4),
+    st.sampled_from(["model", "STOP", "ANY", "OBJECT", "application/json", "#/$defs/a"]),
+)
+_JSON = st.recursive(
+    _SCALARS,
+    lambda c: st.one_of(st.lists(c, max_size=3), st.dictionaries(_KEYS, c, max_size=4)),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.dictionaries(_KEYS, _JSON, max_size=5))
+def test_untrusted_bodies_never_raise(body: dict[str, Any]) -> None:
+    request = CODEC.request_to_hub(body)
+    CODEC.request_from_hub(request)
+    CODEC.response_to_hub(body)
+    parser = CODEC.stream_parser()
+    parser.feed(SSEEvent("", orjson.dumps(body).decode()))
+    parser.close()
+    CODEC.error_to_hub(400, orjson.dumps(body))

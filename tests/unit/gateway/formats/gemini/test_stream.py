@@ -128,6 +128,16 @@ def test_parser_ignores_junk_and_close_is_idempotent() -> None:
     assert parser.close() == []
 
 
+def test_error_chunk_without_google_shape() -> None:
+    parser = CODEC.stream_parser()
+    [error] = parser.feed(SSEEvent("", '{"error": "backend went away"}'))
+    assert error == {
+        "type": "error",
+        "error": {"status": 500, "kind": "server", "message": "backend went away"},
+    }
+    assert parser.close() == []
+
+
 def test_parser_accepts_a_json_array_event() -> None:
     parser = CODEC.stream_parser()
     data = orjson.dumps(

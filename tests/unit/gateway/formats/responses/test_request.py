@@ -381,7 +381,7 @@ def test_hub_to_responses_request() -> None:
             },
             {"type": "function_call", "call_id": "toolu_2", "name": "get_time", "arguments": "{}"},
             {"type": "function_call_output", "call_id": "toolu_1", "output": "sunny"},
-            {"type": "function_call_output", "call_id": "toolu_2", "output": ""},
+            {"type": "function_call_output", "call_id": "toolu_2", "output": "Error: "},
             {
                 "type": "message",
                 "role": "developer",
@@ -480,6 +480,7 @@ def test_tool_output_with_parts_and_json_object_format() -> None:
                         {"type": "image"},  # nothing to send: dropped
                         {"type": "document"},
                     ],
+                    "is_error": True,
                 }
             ],
             "response_format": {"type": "json_object"},
@@ -491,6 +492,7 @@ def test_tool_output_with_parts_and_json_object_format() -> None:
             "type": "function_call_output",
             "call_id": "c",
             "output": [
+                {"type": "input_text", "text": "Error: "},
                 {"type": "input_text", "text": "a"},
                 {"type": "input_image", "image_url": "https://x.test/i.png", "detail": "auto"},
             ],
