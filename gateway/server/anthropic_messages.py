@@ -12,7 +12,7 @@ from gateway.formats.estimate import estimate_input_tokens
 from gateway.observe.request_log import LogEntry
 from gateway.routing.resolve import ModelNotFoundError, resolve
 from gateway.server.exchange import EXTENDED_CONTEXT_SUFFIX, ClientCall, forwarded_headers, serve
-from gateway.server.handler import handle, required_model
+from gateway.server.handler import handle, required_model, serve_model_in_body
 from gateway.server.runtime import Runtime
 
 CODEC = codec_for("anthropic")
@@ -34,16 +34,7 @@ async def _messages(
     entry: LogEntry,
     started: float,
 ) -> web.StreamResponse:
-    call = ClientCall(
-        CODEC,
-        body,
-        raw,
-        required_model(body),
-        body.get("stream") is True,
-        forwarded=forwarded_headers(request),
-    )
-    entry.requested_model, entry.stream = call.model, call.stream
-    return await serve(request, runtime, call, entry, started)
+    return await serve_model_in_body(request, runtime, CODEC, body, raw, entry, started)
 
 
 async def _count(

@@ -11,6 +11,7 @@ from aiohttp import web
 from gateway.formats.codec import Codec
 from gateway.observe.request_log import LogEntry
 from gateway.server.errors import GatewayError, bad_request, error_response
+from gateway.server.exchange import ClientCall, forwarded_headers, serve
 from gateway.server.request_io import authenticate, parse_json_object, read_body, request_id_for
 from gateway.server.runtime import RUNTIME, Runtime
 
@@ -38,6 +39,31 @@ async def handle(request: web.Request, codec: Codec, handler: Handler) -> web.St
     finally:
         entry.latency_ms = (time.perf_counter() - started) * 1000
         runtime.log.record(entry)
+
+
+async def serve_model_in_body(
+    request: web.Request,
+    runtime: Runtime,
+    codec: Codec,
+    body: dict[str, Any],
+    raw: bytes,
+    entry: LogEntry,
+    started: float,
+    *,
+    translatable: str | None = None,
+) -> web.StreamResponse:
+    """The dialects whose body names the model and the stream flag (all but Gemini)."""
+    call = ClientCall(
+        codec,
+        body,
+        raw,
+        required_model(body),
+        body.get("stream") is True,
+        forwarded=forwarded_headers(request),
+        translatable=translatable,
+    )
+    entry.requested_model, entry.stream = call.model, call.stream
+    return await serve(request, runtime, call, entry, started)
 
 
 def required_model(body: dict[str, Any]) -> str:

@@ -8,8 +8,7 @@ from aiohttp import web
 
 from gateway.formats.codec import codec_for
 from gateway.observe.request_log import LogEntry
-from gateway.server.exchange import ClientCall, forwarded_headers, serve
-from gateway.server.handler import handle, required_model
+from gateway.server.handler import handle, serve_model_in_body
 from gateway.server.runtime import Runtime
 
 CODEC = codec_for("openai")
@@ -27,13 +26,4 @@ async def _chat(
     entry: LogEntry,
     started: float,
 ) -> web.StreamResponse:
-    call = ClientCall(
-        CODEC,
-        body,
-        raw,
-        required_model(body),
-        body.get("stream") is True,
-        forwarded=forwarded_headers(request),
-    )
-    entry.requested_model, entry.stream = call.model, call.stream
-    return await serve(request, runtime, call, entry, started)
+    return await serve_model_in_body(request, runtime, CODEC, body, raw, entry, started)

@@ -8,11 +8,15 @@ from aiohttp import web
 
 from gateway.formats.codec import codec_for
 from gateway.observe.request_log import LogEntry
-from gateway.server.exchange import ClientCall, forwarded_headers, serve
-from gateway.server.handler import handle, required_model
+from gateway.server.handler import handle, serve_model_in_body
 from gateway.server.runtime import Runtime
 
 CODEC = codec_for("responses")
+# Server-side conversation state lives with the upstream that stored it.
+STATEFUL = (
+    "previous_response_id refers to a response stored by a Responses upstream; send "
+    "the full input instead (store: false) to use another provider"
+)
 
 
 async def create_response(request: web.Request) -> web.StreamResponse:
@@ -27,20 +31,7 @@ async def _create(
     entry: LogEntry,
     started: float,
 ) -> web.StreamResponse:
-    call = ClientCall(
-        CODEC,
-        body,
-        raw,
-        required_model(body),
-        body.get("stream") is True,
-        forwarded=forwarded_headers(request),
+    stateful = STATEFUL if body.get("previous_response_id") else None
+    return await serve_model_in_body(
+        request, runtime, CODEC, body, raw, entry, started, translatable=stateful
     )
-    if body.get("previous_response_id"):
-        # Server-side conversation state lives with the upstream that stored it.
-        call.translatable = (
-            "previous_response_id refers to a response stored by a Responses "
-            "upstream; send the full input instead (store: false) to use "
-            "another provider"
-        )
-    entry.requested_model, entry.stream = call.model, call.stream
-    return await serve(request, runtime, call, entry, started)

@@ -124,24 +124,22 @@ It prints ``listening on http://127.0.0.1:8003`` once ready and uses uvloop if i
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import binascii
-import contextlib
 import math
 import os
 import re
-import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
 
 import orjson
 from aiohttp import web
+
+from tests.fakes.server import FakeServer, run_process
 
 __all__ = [
     "DEFAULT_API_KEY",
@@ -1095,105 +1093,28 @@ def create_app(state: FakeState) -> web.Application:
     return app
 
 
-class FakeGemini:
+class FakeGemini(FakeServer):
     """Runs a fake Gemini upstream on a real socket; ``async with FakeGemini() as fake:``."""
 
-    def __init__(
-        self,
-        api_key: str = DEFAULT_API_KEY,
-        *,
-        record: bool = True,
-        host: str = "127.0.0.1",
-        port: int = 0,
-    ) -> None:
-        self.state = FakeState(api_key=api_key, record=record)
-        self.host = host
-        self._wanted_port = port
-        self._port: int | None = None
-        self._runner: web.AppRunner | None = None
+    name = "gemini"
+    default_key = DEFAULT_API_KEY
+    base_path = ""
+    state: FakeState
 
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("FakeGemini is not started")
-        return self._port
+    def make_state(self, api_key: str, record: bool) -> FakeState:
+        return FakeState(api_key=api_key, record=record)
 
-    @property
-    def base_url(self) -> str:
-        """The server root; clients append ``/v1beta/models/...``."""
-        return f"http://{self.host}:{self.port}"
-
-    async def start(self) -> None:
-        if self._runner is not None:
-            raise RuntimeError("FakeGemini is already started")
-        runner = web.AppRunner(
-            create_app(self.state),
-            access_log=None,
-            handler_cancellation=True,
-            shutdown_timeout=1.0,
-        )
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, self.host, self._wanted_port)
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self._port = int(runner.addresses[0][1])
-
-    async def stop(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def __aenter__(self) -> FakeGemini:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-
-# --------------------------------------------------------------------------- process entry
-
-
-async def _serve(host: str, port: int, api_key: str, *, record: bool) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    async with FakeGemini(api_key, record=record, host=host, port=port) as fake:
-        print(f"listening on {fake.base_url}", flush=True)
-        await stop.wait()
+    def make_app(self) -> web.Application:
+        return create_app(self.state)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.fakes.gemini_upstream",
-        description="Fake Gemini API (generativelanguage) upstream for tests and benchmarks.",
+    return run_process(
+        FakeGemini,
+        "tests.fakes.gemini_upstream",
+        "Fake Gemini API (generativelanguage) upstream for tests and benchmarks.",
+        argv,
     )
-    parser.add_argument("--port", type=int, default=0, help="port to listen on (0: any free)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--api-key", default=DEFAULT_API_KEY)
-    parser.add_argument("--no-record", action="store_true", help="do not keep requests")
-    args = parser.parse_args(argv)
-    serve = _serve(args.host, args.port, args.api_key, record=not args.no_record)
-    try:
-        import uvloop
-    except ImportError:
-        runner: Any = asyncio.run
-    else:
-        runner = uvloop.run
-    with contextlib.suppress(KeyboardInterrupt):
-        runner(serve)
-    return 0
 
 
 if __name__ == "__main__":
