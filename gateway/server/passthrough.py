@@ -133,7 +133,7 @@ async def relay_stream(
             "status": 502,
             "kind": "unavailable",
             "code": "upstream_stream_interrupted",
-            "message": f"The upstream stream was interrupted: {reason}.",
+            "message": f"The upstream stream was interrupted: upstream {reason}.",
         }
         await write_quietly(response, stream_error_event(codec, error))
         return response

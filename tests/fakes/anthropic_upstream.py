@@ -64,6 +64,18 @@ Behaviour is chosen by the request's ``model`` (see ``tests/fakes/BEHAVIOUR.md``
     When the last turn is a tool result, the assistant turn before it must replay a ``thinking``
     block with signature ``sig-fake-1`` ahead of its ``tool_use`` blocks -- otherwise 400 with a
     message mentioning ``signature`` -- and the reply is then Echo's ``"Tool said: ..."``.
+``fake-agent``
+    Plays the script of ``tests/fakes/agent_script.py`` (``SAY:`` / ``RUN:`` lines anywhere
+    in a user message), one step per request.  The script sees every ``user`` message's
+    ``text`` blocks (joined with newlines, so ``<system-reminder>`` blocks before the prompt
+    do not hide its lines), the texts of the ``tool_result`` blocks (string content or text
+    blocks) in messages after the newest scripted user message, and the client tools (name
+    and ``input_schema``).  A text step is an Echo-framed reply (``end_turn``, ``max_tokens``
+    applies); a tool step is one ``tool_use`` block with a fresh id ``toolu_01<random>`` per
+    call, streamed like ``fake-tools``, ``stop_reason`` ``"tool_use"``.
+``fake-agent-think``
+    ``fake-agent`` with ``fake-think``'s ``thinking`` block (signature ``sig-fake-1``) first;
+    the replay of that block is not checked.
 ``fake-error-<status>`` (400..599)
     That status with the Anthropic error type for it: 400 ``invalid_request_error``, 401
     ``authentication_error``, 402 ``billing_error``, 403 ``permission_error``, 404
@@ -131,6 +143,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from tests.fakes.agent_script import Turn, next_step, scripted_prompt
 from tests.fakes.server import FakeServer, run_process
 
 __all__ = [
@@ -178,6 +191,7 @@ _UNCHECKED_BLOCKS = frozenset(
     }
 )
 _TOOL_RESULT_BLOCKS = frozenset({"text", "image", "document", "search_result"})
+_AGENT_MODELS = frozenset({"fake-agent", "fake-agent-think"})
 
 _ERROR_TYPES = {
     400: "invalid_request_error",
@@ -388,6 +402,45 @@ def _tool_results(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [b for b in _blocks(last["content"]) if b.get("type") == "tool_result"]
 
 
+def _lines_of(content: Any) -> str:
+    """Text of a content value with its text blocks joined by newlines (for the agent
+    script, whose ``SAY:`` / ``RUN:`` patterns are anchored at line starts)."""
+    if isinstance(content, str):
+        return content
+    return "\n".join(
+        b["text"]
+        for b in _blocks(content)
+        if b.get("type") == "text" and isinstance(b.get("text"), str)
+    )
+
+
+def _agent_turn(body: dict[str, Any]) -> Turn:
+    """The request as the agent script sees it (``fake-agent``)."""
+    user_texts: list[tuple[int, str]] = []
+    results: list[tuple[int, str]] = []
+    for index, message in enumerate(body["messages"]):
+        if message["role"] != "user":
+            continue
+        user_texts.append((index, _lines_of(message["content"])))
+        results.extend(
+            (index, _lines_of(block.get("content", "")))
+            for block in _blocks(message["content"])
+            if block.get("type") == "tool_result"
+        )
+    prompt = scripted_prompt([text for _, text in user_texts])
+    prompt_at = max((i for i, text in user_texts if text == prompt), default=-1)
+    tools = body.get("tools")
+    return Turn(
+        user_texts=[text for _, text in user_texts],
+        results_after_prompt=[text for i, text in results if i > prompt_at],
+        tools=[
+            (tool["name"], tool["input_schema"])
+            for tool in (tools if isinstance(tools, list) else [])
+            if tool.get("type") in (None, "custom")  # validated: a name and a schema
+        ],
+    )
+
+
 def _image_notes(message: dict[str, Any] | None) -> str:
     if message is None:
         return ""
@@ -547,8 +600,19 @@ def _check_message(message: Any, index: int) -> None:
     if not isinstance(message, dict):
         raise _Invalid(f"{where}: Input should be a valid dictionary")
     role = message.get("role")
+    if role == "system" and index > 0:
+        # Mid-conversation system messages are accepted after the first turn (Claude Code
+        # sends them); they must be text.
+        content = message.get("content")
+        if not isinstance(content, str | list) or not content:
+            raise _Invalid(f"{where}.content: system messages must have text content")
+        if isinstance(content, list):
+            for j, block in enumerate(content):
+                if not isinstance(block, dict) or block.get("type") != "text":
+                    raise _Invalid(f"{where}.content.{j}: system messages take text blocks only")
+        return
     if role not in ("user", "assistant"):
-        raise _Invalid(f"{where}.role: Input should be 'user' or 'assistant'")
+        raise _Invalid(f"{where}.role: Input should be 'user', 'assistant' or 'system'")
     if "content" not in message:
         raise _Invalid(f"{where}.content: Field required")
     content = message["content"]
@@ -721,6 +785,7 @@ def _validate(body: dict[str, Any], *, needs_max_tokens: bool) -> _Call:
         _check_message(message, index)
     if messages[0]["role"] != "user":
         raise _Invalid('messages: first message must use the "user" role')
+    messages = [m for m in messages if m["role"] != "system"]  # the conversation proper
     _check_system(body.get("system"))
     _check_tools(body)
     _check_tool_pairing(messages)
@@ -841,8 +906,11 @@ def _echo_text(request: web.Request, call: _Call) -> str:
     return text + _image_notes(last_user)
 
 
-def _echo_reply(request: web.Request, call: _Call, thinking: dict[str, Any] | None) -> _Reply:
-    pieces = _PIECE_RE.findall(_echo_text(request, call))
+def _echo_reply(
+    request: web.Request, call: _Call, thinking: dict[str, Any] | None, text: str | None = None
+) -> _Reply:
+    """A text reply (``text``, else Echo's), after the ``thinking`` block if any."""
+    pieces = _PIECE_RE.findall(_echo_text(request, call) if text is None else text)
     stop_reason = "end_turn"
     if call.limit is not None and len(pieces) > call.limit:
         pieces = pieces[: call.limit]
@@ -857,9 +925,27 @@ def _echo_reply(request: web.Request, call: _Call, thinking: dict[str, Any] | No
     return _Reply(blocks, stop_reason, len(pieces) + (thinking_tokens or 0), thinking_tokens)
 
 
+def _agent_reply(request: web.Request, call: _Call) -> _Reply:
+    """``fake-agent`` / ``fake-agent-think``: the next step of the prompt's script."""
+    step = next_step(_agent_turn(call.body))
+    thinking = _thinking_block(call) if call.model == "fake-agent-think" else None
+    if step.tool is None:
+        return _echo_reply(request, call, thinking, step.text or "")
+    tool_input = step.arguments or {}
+    call_id = _random_id("toolu_01")
+    block = {"type": "tool_use", "id": call_id, "name": step.tool, "input": tool_input}
+    fragments = len(_ARG_PIECE_RE.findall(orjson.dumps(tool_input).decode()))
+    if thinking is None:
+        return _Reply([block], "tool_use", fragments)
+    thinking_tokens = _words(thinking["thinking"])
+    return _Reply([thinking, block], "tool_use", fragments + thinking_tokens, thinking_tokens)
+
+
 def _plan(request: web.Request, call: _Call) -> _Reply:
     """What the model says, by model name; raises ``_Invalid`` for a bad replay."""
     model = call.model
+    if model in _AGENT_MODELS:
+        return _agent_reply(request, call)
     tool_turn = bool(_tool_results(call.messages))
     if model == "fake-tools" and not tool_turn:
         blocks, fragments = _tool_blocks(call.body, 2)

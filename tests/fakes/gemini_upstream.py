@@ -90,6 +90,20 @@ Behaviour is chosen by the model id (see ``tests/fakes/BEHAVIOUR.md``):
     ``b"sig-fake-1"`` (on any of its parts); otherwise 400 ``INVALID_ARGUMENT`` "Function call
     is missing a thought_signature in functionCall parts. ..." (or "Corrupted thought
     signature." for another value).  With a valid history it answers like ``fake-think``.
+``fake-agent``
+    Plays the script of ``tests/fakes/agent_script.py`` (``SAY:`` / ``RUN:`` lines anywhere
+    in a user content), one step per request.  The script sees every ``user`` content's text
+    parts (joined with newlines; thoughts and ``functionResponse`` parts left out), the
+    results of the ``functionResponse`` parts in contents after the newest scripted user
+    content (``response.output``, else ``result``, else ``content``, else its only value if
+    that is a string, else the compact JSON of ``response``), and the function declarations
+    (name and ``parameters`` / ``parametersJsonSchema``, with Gemini's upper-case type names
+    lowered; ``allowedFunctionNames`` and mode ``NONE`` apply).  A text step is an
+    Echo-framed reply (``STOP``, ``maxOutputTokens`` applies); a tool step is one
+    ``functionCall`` part with a fresh id ``call_<hex>`` per call (``finishReason`` ``STOP``).
+``fake-agent-think``
+    ``fake-agent`` with ``fake-think``'s thought part first and the signature on the step's
+    (last) part; the replay of that signature is not checked.
 ``fake-error-<status>`` (400..599)
     That status with Google's body and canonical status: 400 ``INVALID_ARGUMENT``, 401
     ``UNAUTHENTICATED``, 403 ``PERMISSION_DENIED``, 404 ``NOT_FOUND``, 409 ``ABORTED``, 429
@@ -139,6 +153,7 @@ from urllib.parse import unquote
 import orjson
 from aiohttp import web
 
+from tests.fakes.agent_script import Turn, next_step, scripted_prompt
 from tests.fakes.server import FakeServer, run_process
 
 __all__ = [
@@ -217,6 +232,8 @@ _MODEL_IDS = (
     "fake-tools",
     "fake-think",
     "fake-think-tools",
+    "fake-agent",
+    "fake-agent-think",
     "fake-error-429",
     "fake-error-500",
     "fake-slow-0.5",
@@ -246,6 +263,7 @@ _MISSING_SIGNATURE_MESSAGE = (
     "Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details."
 )
 _CORRUPTED_SIGNATURE_MESSAGE = "Corrupted thought signature."
+_AGENT_MODELS = frozenset({"fake-agent", "fake-agent-think"})
 
 
 def _model_object(model_id: str) -> dict[str, Any]:
@@ -475,11 +493,52 @@ def _image_suffix(content: dict[str, Any]) -> str:
     return suffix
 
 
+def _agent_value_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(v, dict) and isinstance(v.get("text"), str) for v in value)
+    ):
+        return "\n".join(v["text"] for v in value)
+    return orjson.dumps(value).decode()
+
+
+def _agent_result_text(function_response: Any) -> str:
+    """The text of one ``functionResponse`` as the agent script sees it."""
+    response = _field(function_response, "response")
+    if response is None:
+        return ""
+    if not isinstance(response, dict):
+        return _agent_value_text(response)
+    for key in ("output", "result", "content"):
+        if key in response:
+            return _agent_value_text(response[key])
+    if len(response) == 1:
+        (only,) = response.values()
+        if isinstance(only, str):
+            return only
+    return orjson.dumps(response).decode()
+
+
+def _lowered_types(schema: Any) -> Any:
+    """A schema with Gemini's ``STRING`` / ``OBJECT`` ... type names in JSON Schema case."""
+    if isinstance(schema, list):
+        return [_lowered_types(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    return {
+        key: value.lower() if key == "type" and isinstance(value, str) else _lowered_types(value)
+        for key, value in schema.items()
+    }
+
+
 @dataclass
 class _ToolCall:
     id: str
     name: str
-    args: dict[str, str]
+    args: dict[str, Any]
 
 
 @dataclass
@@ -546,6 +605,49 @@ class _Call:
     def calling_disabled(self) -> bool:
         config = _field(_field(self.body, "toolConfig"), "functionCallingConfig")
         return bool(_field(config, "mode") == "NONE")
+
+    def agent_tools(self) -> list[tuple[str, dict[str, Any]]]:
+        """(name, JSON schema) of each callable function declaration (``fake-agent``)."""
+        if self.calling_disabled():
+            return []
+        config = _field(_field(self.body, "toolConfig"), "functionCallingConfig")
+        names = _field(config, "allowedFunctionNames")
+        allowed_names = set(names) if isinstance(names, list) and names else None
+        found: list[tuple[str, dict[str, Any]]] = []
+        tools = _field(self.body, "tools")
+        for tool in tools if isinstance(tools, list) else []:
+            declarations = _field(tool, "functionDeclarations")
+            for declaration in declarations if isinstance(declarations, list) else []:
+                name = _field(declaration, "name")
+                if not isinstance(name, str) or (allowed_names and name not in allowed_names):
+                    continue
+                schema = _field(declaration, "parameters") or _field(
+                    declaration, "parametersJsonSchema"
+                )
+                found.append((name, _lowered_types(schema) if isinstance(schema, dict) else {}))
+        return found
+
+    def agent_turn(self) -> Turn:
+        """The request as the agent script sees it (``fake-agent``)."""
+        user_texts: list[tuple[int, str]] = []
+        results: list[tuple[int, str]] = []
+        for index, content in enumerate(self.contents):
+            if content.get("role") not in (None, "", "user"):
+                continue
+            texts = [text for part in content["parts"] if (text := _part_text(part)) is not None]
+            user_texts.append((index, "\n".join(texts)))
+            results.extend(
+                (index, _agent_result_text(response))
+                for part in content["parts"]
+                if (response := _field(part, "functionResponse")) is not None
+            )
+        prompt = scripted_prompt([text for _, text in user_texts])
+        prompt_at = max((i for i, text in user_texts if text == prompt), default=-1)
+        return Turn(
+            user_texts=[text for _, text in user_texts],
+            results_after_prompt=[text for i, text in results if i > prompt_at],
+            tools=self.agent_tools(),
+        )
 
 
 def _validate_contents(contents: Any, where: str) -> list[dict[str, Any]]:
@@ -713,6 +815,33 @@ def _text_chunks(
     chunks[-1].finish_reason = finish_reason
     if signed:
         chunks[-1].parts[0]["thoughtSignature"] = THOUGHT_SIGNATURE_WIRE
+    return chunks
+
+
+def _reply_chunks(call: _Call, text: str, thoughts: int, signed: bool) -> list[_Chunk]:
+    """The chunks of a text reply, cut to ``maxOutputTokens`` words."""
+    pieces = _PIECE_RE.findall(text)
+    finish_reason = "STOP"
+    if call.limit is not None and len(pieces) > call.limit:
+        pieces = pieces[: call.limit]
+        finish_reason = "MAX_TOKENS"
+    return _text_chunks(pieces, thoughts, finish_reason, signed=signed)
+
+
+def _agent_chunks(call: _Call) -> list[_Chunk]:
+    """``fake-agent`` / ``fake-agent-think``: the next step of the prompt's script."""
+    step = next_step(call.agent_turn())
+    thinking = call.model == "fake-agent-think"
+    chunks: list[_Chunk] = []
+    thoughts = 0
+    if thinking:
+        thought_chunk, thoughts = _thought_chunk(call)
+        chunks.append(thought_chunk)
+    if step.tool is not None:
+        tool_call = _ToolCall("call_" + os.urandom(12).hex(), step.tool, step.arguments or {})
+        chunks.append(_call_chunk([tool_call], thoughts, signed=thinking))
+    else:
+        chunks.extend(_reply_chunks(call, step.text or "", thoughts, thinking))
     return chunks
 
 
@@ -924,6 +1053,8 @@ class _Handlers:
 
     def _chunks(self, request: web.Request, call: _Call) -> list[_Chunk]:
         model = call.model
+        if model in _AGENT_MODELS:
+            return _agent_chunks(call)
         wants_tools = not call.last_is_tool_result and not call.calling_disabled()
         if model == "fake-tools" and wants_tools:
             return [_call_chunk(call.tool_calls(2), 0, signed=False)]
@@ -936,12 +1067,7 @@ class _Handlers:
         if model == "fake-think-tools" and wants_tools:
             chunks.append(_call_chunk(call.tool_calls(1), thoughts, signed=True))
             return chunks
-        pieces = _PIECE_RE.findall(self._reply_text(request, call))
-        finish_reason = "STOP"
-        if call.limit is not None and len(pieces) > call.limit:
-            pieces = pieces[: call.limit]
-            finish_reason = "MAX_TOKENS"
-        chunks.extend(_text_chunks(pieces, thoughts, finish_reason, signed=thinking))
+        chunks.extend(_reply_chunks(call, self._reply_text(request, call), thoughts, thinking))
         return chunks
 
     async def _cut(self, request: web.Request, call: _Call) -> web.StreamResponse:

@@ -84,6 +84,17 @@ Behaviour is chosen by the request's ``model``, following the shared spec of all
     first tool-call delta also carries ``"content": null, "reasoning_content": null``.
     ``completion_tokens`` = argument pieces + reasoning words.  On a tool-result turn it
     answers like a normal model; no reasoning replay is required (there is no signature).
+``fake-agent``
+    Plays the script of ``tests/fakes/agent_script.py`` (``SAY:`` / ``RUN:`` lines anywhere
+    in a user message), one step per request.  The script sees every ``user`` message's text
+    (its ``text`` parts joined with newlines), the texts of the ``tool`` messages that come
+    after the newest scripted user message, and the request's function tools (name and
+    ``parameters``).  A text step is a normal reply (streamed word by word, ``"stop"``,
+    ``max_tokens`` applies); a tool step is one tool call, framed as ``fake-tools`` frames
+    it, with a fresh id ``call_<hex>`` per call and ``finish_reason`` ``"tool_calls"``.
+    Usage as for a normal reply (argument pieces for a call).
+``fake-agent-think``
+    ``fake-agent`` with ``fake-think``'s ``reasoning_content`` first.
 ``fake-error-<status>`` (400..599, e.g. ``fake-error-429``)
     That status with an OpenAI-shaped error body ``{"error": {"message", "type", "param",
     "code"}}``: 400 ``invalid_request_error``; 401 ``invalid_request_error`` /
@@ -138,6 +149,7 @@ from urllib.parse import unquote_to_bytes
 import orjson
 from aiohttp import web
 
+from tests.fakes.agent_script import Turn, next_step, scripted_prompt
 from tests.fakes.server import FakeServer, run_process
 
 __all__ = [
@@ -172,6 +184,8 @@ _MODEL_IDS = (
     "fake-think",
     "fake-think-tags",
     "fake-think-tools",
+    "fake-agent",
+    "fake-agent-think",
     "fake-error-429",
     "fake-error-500",
     "fake-slow-0.5",
@@ -190,6 +204,7 @@ def _model_object(model_id: str) -> dict[str, Any]:
 _MODELS_BODY = orjson.dumps({"object": "list", "data": [_model_object(m) for m in _MODEL_IDS]})
 
 _JSON_FORMATS = frozenset({"json_schema", "json_object"})
+_AGENT_MODELS = frozenset({"fake-agent", "fake-agent-think"})
 _THINK_OPEN = "<think>"
 _THINK_CLOSE = "</think>"
 
@@ -331,6 +346,49 @@ def _tool_results(messages: list[Any]) -> list[str] | None:
         return None
     results.reverse()
     return results
+
+
+def _lines_of(content: Any) -> str:
+    """Text of a content value with its text parts joined by newlines (for the agent script,
+    whose ``SAY:`` / ``RUN:`` patterns are anchored at line starts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            part["text"]
+            for part in content
+            if isinstance(part, dict)
+            and part.get("type") == "text"
+            and isinstance(part.get("text"), str)
+        )
+    return ""
+
+
+def _agent_turn(body: dict[str, Any], messages: list[Any]) -> Turn:
+    """The request as the agent script sees it (``fake-agent``)."""
+    user_texts: list[tuple[int, str]] = []
+    results: list[tuple[int, str]] = []
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict):
+            continue
+        if message.get("role") == "user":
+            user_texts.append((index, _lines_of(message.get("content"))))
+        elif message.get("role") == "tool":
+            results.append((index, _lines_of(message.get("content"))))
+    prompt = scripted_prompt([text for _, text in user_texts])
+    prompt_at = max((i for i, text in user_texts if text == prompt), default=-1)
+    tools: list[tuple[str, dict[str, Any]]] = []
+    declared = body.get("tools")
+    for tool in declared if isinstance(declared, list) else []:
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if isinstance(function, dict) and isinstance(function.get("name"), str):
+            schema = function.get("parameters")
+            tools.append((function["name"], schema if isinstance(schema, dict) else {}))
+    return Turn(
+        user_texts=[text for _, text in user_texts],
+        results_after_prompt=[text for i, text in results if i > prompt_at],
+        tools=tools,
+    )
 
 
 class _BadImage(ValueError):
@@ -589,6 +647,8 @@ class _Handlers:
 
     async def _special(self, request: web.Request, call: _Call) -> web.StreamResponse:
         model = call.model
+        if model in _AGENT_MODELS:
+            return await self._agent(request, call)
         if model == "fake-tools":
             if _tool_results(call.messages) is not None:
                 return await self._reply(request, call)  # the tool loop ends here
@@ -623,6 +683,16 @@ class _Handlers:
                 return await self._reply(request, call, drip=ms / 1000)
         return await self._reply(request, call)
 
+    async def _agent(self, request: web.Request, call: _Call) -> web.StreamResponse:
+        """``fake-agent`` / ``fake-agent-think``: the next step of the prompt's script."""
+        step = next_step(_agent_turn(call.body, call.messages))
+        reasoning = _reasoning_text(call.messages) if call.model == "fake-agent-think" else None
+        if step.tool is not None:
+            arguments = orjson.dumps(step.arguments or {}).decode()
+            tool_call = _ToolCall("call_" + os.urandom(12).hex(), step.tool, arguments)
+            return await _tools_reply(request, call, [tool_call], reasoning=reasoning)
+        return await self._reply(request, call, reasoning=reasoning, text=step.text or "")
+
     def _reply_text(self, request: web.Request, call: _Call) -> str:
         if request.headers.get(ECHO_HEADERS_HEADER) == "1":
             return orjson.dumps(_headers_dict(request), option=orjson.OPT_SORT_KEYS).decode()
@@ -641,9 +711,13 @@ class _Handlers:
         drip: float | None = None,
         reasoning: str | None = None,
         inline: bool = False,
+        text: str | None = None,
     ) -> web.StreamResponse:
-        """The text reply; ``reasoning`` goes first (``inline``: in ``<think>`` tags)."""
-        pieces = _PIECE_RE.findall(self._reply_text(request, call))
+        """The text reply (``text``, else Echo's); ``reasoning`` goes first (``inline``: in
+        ``<think>`` tags)."""
+        if text is None:
+            text = self._reply_text(request, call)
+        pieces = _PIECE_RE.findall(text)
         finish_reason = "stop"
         if call.limit is not None and len(pieces) > call.limit:
             pieces = pieces[: call.limit]

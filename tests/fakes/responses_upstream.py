@@ -67,6 +67,18 @@ Behaviour is chosen by the request's ``model`` (see ``BEHAVIOUR.md``):
     (after the last message item) by a ``reasoning`` item with ``encrypted_content``
     ``sig-fake-1``; otherwise 400 whose message mentions the signature and
     ``encrypted_content``.  With a valid history: Echo ("Tool said: ...").
+``fake-agent``
+    Plays the script of ``tests/fakes/agent_script.py`` (``SAY:`` / ``RUN:`` lines anywhere
+    in a user message), one step per request.  The script sees every ``user`` message
+    item's text (its text parts joined with newlines), the outputs of the
+    ``function_call_output`` items after the newest scripted user message (a string, or its
+    text parts), and the function tools (name and ``parameters``).  A text step is an
+    Echo-framed message (``max_output_tokens`` applies); a tool step is one
+    ``function_call`` item, streamed like ``fake-tools``, with a fresh ``call_id``
+    ``call_<hex>`` (item id ``fc_<hex>``) per call.
+``fake-agent-think``
+    ``fake-agent`` with ``fake-think``'s reasoning item (``encrypted_content``
+    ``sig-fake-1``) first; the replay of that item is not checked.
 ``fake-error-<status>`` (400..599)
     That status with an OpenAI error body; 429 adds ``retry-after`` and the
     ``x-ratelimit-*`` headers.  Same for streaming requests.
@@ -126,6 +138,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from tests.fakes.agent_script import Turn, next_step, scripted_prompt
 from tests.fakes.openai_upstream import MAX_RECORDED, FakeState, RecordedRequest
 from tests.fakes.server import FakeServer, run_process
 
@@ -157,6 +170,7 @@ _DATA_URL_RE = re.compile(r"data:([^;,]*)((?:;[^;,]*)*),(.*)", re.DOTALL)
 _MESSAGE_ROLES = ("user", "assistant", "system", "developer")
 _INPUT_PART_TYPES = ("input_text", "input_image", "input_file", "input_audio")
 _ASSISTANT_PART_TYPES = ("output_text", "refusal")
+_AGENT_MODELS = frozenset({"fake-agent", "fake-agent-think"})
 
 _MODEL_IDS = (
     "gpt-4.1-mini",
@@ -165,6 +179,8 @@ _MODEL_IDS = (
     "fake-tools",
     "fake-think",
     "fake-think-tools",
+    "fake-agent",
+    "fake-agent-think",
     "fake-error-429",
     "fake-error-500",
     "fake-slow-0.5",
@@ -339,6 +355,46 @@ def _content_text(content: Any) -> str:
             and isinstance(part.get("text"), str)
         )
     return ""
+
+
+def _lines_of(content: Any) -> str:
+    """Text of a content value or tool output with its text parts joined by newlines (for
+    the agent script, whose ``SAY:`` / ``RUN:`` patterns are anchored at line starts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            part["text"]
+            for part in content
+            if isinstance(part, dict)
+            and part.get("type") in ("input_text", "output_text", "text")
+            and isinstance(part.get("text"), str)
+        )
+    return ""
+
+
+def _agent_turn(body: dict[str, Any], items: list[dict[str, Any]]) -> Turn:
+    """The request as the agent script sees it (``fake-agent``)."""
+    user_texts: list[tuple[int, str]] = []
+    results: list[tuple[int, str]] = []
+    for index, item in enumerate(items):
+        if _is_message(item) and item.get("role") == "user":
+            user_texts.append((index, _lines_of(item.get("content"))))
+        elif item.get("type") == "function_call_output":
+            results.append((index, _lines_of(item.get("output"))))
+    prompt = scripted_prompt([text for _, text in user_texts])
+    prompt_at = max((i for i, text in user_texts if text == prompt), default=-1)
+    tools: list[tuple[str, dict[str, Any]]] = []
+    declared = body.get("tools")
+    for tool in declared if isinstance(declared, list) else []:
+        if isinstance(tool, dict) and tool.get("type") == "function":  # validated: a name
+            schema = tool.get("parameters")
+            tools.append((tool["name"], schema if isinstance(schema, dict) else {}))
+    return Turn(
+        user_texts=[text for _, text in user_texts],
+        results_after_prompt=[text for i, text in results if i > prompt_at],
+        tools=tools,
+    )
 
 
 def _image_note(part: dict[str, Any]) -> str:
@@ -700,11 +756,26 @@ def _function_calls(body: dict[str, Any]) -> list[_FunctionCall]:
     ]
 
 
+def _agent_entries(call: _Call) -> list[_Entry]:
+    """``fake-agent`` / ``fake-agent-think``: the next step of the prompt's script."""
+    step = next_step(_agent_turn(call.body, call.items))
+    entries: list[_Entry] = [_reasoning(call)] if call.model == "fake-agent-think" else []
+    if step.tool is not None:
+        arguments = orjson.dumps(step.arguments or {}).decode()
+        tag = os.urandom(12).hex()
+        entries.append(_FunctionCall(f"fc_{tag}", f"call_{tag}", step.tool, arguments))
+    else:
+        entries.append(_message(step.text or "", call.limit))
+    return entries
+
+
 def _plan(request: web.Request, call: _Call) -> _Plan | web.Response:
     entries: list[_Entry]
     model = call.model
     tool_turn = bool(_tool_results(call.items))
-    if model == "fake-tools" and not tool_turn:
+    if model in _AGENT_MODELS:
+        entries = _agent_entries(call)
+    elif model == "fake-tools" and not tool_turn:
         entries = list(_function_calls(call.body))
     elif model == "fake-think-tools" and not tool_turn:
         entries = [_reasoning(call), _function_calls(call.body)[0]]

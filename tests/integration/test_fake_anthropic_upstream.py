@@ -710,7 +710,7 @@ async def test_anthropic_version_header(fake: FakeAnthropic, http: aiohttp.Clien
         ),
         (
             {"model": "m", "max_tokens": 9, "messages": [{"role": "system", "content": "hi"}]},
-            "messages.0.role: Input should be 'user' or 'assistant'",
+            "messages.0.role: Input should be 'user', 'assistant' or 'system'",
         ),
         (
             {"model": "m", "max_tokens": 9, "messages": [{"role": "user", "content": ""}]},

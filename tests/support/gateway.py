@@ -63,9 +63,9 @@ async def start_service(data_dir: Path, **kwargs: object) -> GatewayService:
 def log_rows(data_dir: Path) -> list[dict[str, object]]:
     conn = open_logs_db(data_dir)
     try:
-        cursor = conn.execute("SELECT * FROM request_log ORDER BY id")
-        names = [d[0] for d in cursor.getdescription()]
-        return [dict(zip(names, row, strict=True)) for row in cursor]
+        names = [row[1] for row in conn.execute("PRAGMA table_info(request_log)")]
+        rows = conn.execute("SELECT * FROM request_log ORDER BY id").fetchall()
+        return [dict(zip(names, row, strict=True)) for row in rows]
     finally:
         conn.close()
 

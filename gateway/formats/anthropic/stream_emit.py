@@ -69,6 +69,7 @@ class AnthropicStreamEmitter:
         self._wrote_tool = False
         self._finish: hub.FinishEvent | None = None
         self._usage: hub.Usage | None = None
+        self._late_signatures: list[str] = []  # signatures that arrived inside the answer
 
     # The protocol -------------------------------------------------------------------------
 
@@ -91,6 +92,12 @@ class AnthropicStreamEmitter:
         if event["type"] == "tool_call_start":
             return self._tool_start(event["index"], event["id"], event["name"])
         if event["type"] == "reasoning_signature":
+            if self._open == _TEXT:
+                # A signature that trails the answer (Gemini puts it on the last text part):
+                # splitting the text around a thinking block would hide the first half from
+                # clients that keep only the last text block, so it goes after the text.
+                self._late_signatures.append(event["signature"])
+                return b""
             out = self._switch(_THINKING)
             out += self._prefix + _SIGNATURE_DELTA + orjson.dumps(event["signature"]) + _END
             return out + self._close_open()
@@ -233,6 +240,10 @@ class AnthropicStreamEmitter:
 
     def _end(self) -> bytes:
         out = self._ensure_started() + self._close_open() + self._flush_held()
+        for signature in self._late_signatures:
+            out += self._switch(_THINKING)
+            out += self._prefix + _SIGNATURE_DELTA + orjson.dumps(signature) + _END
+            out += self._close_open()
         finish = self._finish
         reason = finish["reason"] if finish else ("tool_calls" if self._wrote_tool else "stop")
         stop_sequence = finish.get("stop_sequence") if finish else None

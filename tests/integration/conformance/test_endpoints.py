@@ -218,3 +218,18 @@ async def test_genai_sdk_errors(world: World) -> None:
         assert raised.value.code == 401
     finally:
         await client.aio.aclose()
+
+
+async def test_a_trailing_gemini_signature_does_not_split_the_answer(world: World) -> None:
+    """Gemini puts thoughtSignature on the last answer part; Claude Code shows only the last
+    text block, so the answer must stay one block (the signature goes after it)."""
+    async with anthropic.AsyncAnthropic(base_url=world.gateway.endpoint, api_key=CLIENT_KEY,
+                                        max_retries=0) as sdk:
+        async with sdk.messages.stream(
+                model="gemini/fake-think", max_tokens=200,
+                messages=[{"role": "user", "content": "hello big world"}]) as stream:
+            message = await stream.get_final_message()
+    texts = [block.text for block in message.content if block.type == "text"]
+    assert texts == ["Echo: hello big world"]
+    signed = [block for block in message.content if block.type == "thinking" and block.signature]
+    assert signed
