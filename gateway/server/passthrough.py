@@ -8,7 +8,9 @@ chunk on the way.
 from __future__ import annotations
 
 import contextlib
+import re
 import time
+import uuid
 
 import aiohttp
 import orjson
@@ -16,6 +18,7 @@ from aiohttp import web
 
 from gateway.formats import hub
 from gateway.formats.codec import Codec
+from gateway.formats.responses.envelope import echo_fields, response_object
 from gateway.formats.sse import SSEDecoder
 from gateway.observe.request_log import LogEntry
 from gateway.providers.upstream import UPSTREAM_EXCEPTIONS, describe_failure
@@ -135,29 +138,60 @@ async def relay_stream(
             "code": "upstream_stream_interrupted",
             "message": f"The upstream stream was interrupted: upstream {reason}.",
         }
-        await write_quietly(response, stream_error_event(codec, error))
+        await write_quietly(response, stream_error_event(codec, error, tap))
         return response
     record_usage(entry, tap.usage(codec))
     await response.write_eof()
     return response
 
 
-def stream_error_event(codec: Codec, error: hub.Error) -> bytes:
+def stream_error_event(codec: Codec, error: hub.Error, tap: StreamTap | None = None) -> bytes:
     """The dialect's in-stream error event, for a stream whose earlier events we did not
     produce ourselves (so no emitter state: just the error, in the dialect's framing)."""
     _, body = codec.error_from_hub(error)
     if codec.dialect == "anthropic":
         return b"event: error\ndata: " + body + b"\n\n"
     if codec.dialect == "responses":
-        message = orjson.loads(body).get("error", {})
-        event = {
-            "type": "error",
-            "code": message.get("code") or error["kind"],
-            "message": error["message"],
-            "param": None,
-        }
-        return b"event: error\ndata: " + orjson.dumps(event) + b"\n\n"
+        return responses_failure(error, tap)
     return b"data: " + body + b"\n\n"  # OpenAI Chat and Gemini (SSE)
+
+
+_SEQUENCE = re.compile(rb'"sequence_number":\s*(\d+)')
+_RESPONSE_ID = re.compile(rb'"id":\s*"(resp_[^"]+)"')
+_MODEL = re.compile(rb'"model":\s*"([^"]*)"')
+
+
+def responses_failure(error: hub.Error, tap: StreamTap | None) -> bytes:
+    """``error`` then ``response.failed`` (Codex CLI reads the reason from the latter),
+    continuing the upstream's sequence numbers and response id as far as the tap saw them."""
+    head, tail = (tap.head, tap.tail) if tap else (b"", b"")
+    numbers = _SEQUENCE.findall(tail) or _SEQUENCE.findall(head)
+    sequence = int(numbers[-1]) + 1 if numbers else 0
+    rid = _RESPONSE_ID.search(head)
+    model = _MODEL.search(head)
+    code = error.get("code") or error["kind"]
+    failed = response_object(
+        rid=rid.group(1).decode() if rid else "resp_" + uuid.uuid4().hex,
+        created_at=int(time.time()),
+        model=model.group(1).decode() if model else "",
+        status="failed",
+        output=[],
+        usage=None,
+        echo=echo_fields({}),
+        error={"code": code, "message": error["message"]},
+    )
+    first = {
+        "type": "error",
+        "code": code,
+        "message": error["message"],
+        "param": None,
+        "sequence_number": sequence,
+    }
+    second = {"type": "response.failed", "sequence_number": sequence + 1, "response": failed}
+    return (
+        b"event: error\ndata: " + orjson.dumps(first) + b"\n\nevent: response.failed\n"
+        b"data: " + orjson.dumps(second) + b"\n\n"
+    )
 
 
 async def write_quietly(response: web.StreamResponse, data: bytes) -> None:

@@ -15,7 +15,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import apsw
 import pytest
 
 from tests.e2e.agents.conftest import AgentWorld, CliRun, marker
@@ -51,15 +50,6 @@ def claude_env(world: AgentWorld, home: Path, model: str) -> dict[str, str]:
     }
 
 
-def mark_log(world: AgentWorld) -> None:
-    """``world.mark_log()``, which cannot read an empty log yet (``log_rows`` asks apsw for
-    the description of a query that returned no rows): a new world's log starts at 0."""
-    try:
-        world.mark_log()
-    except apsw.ExecutionCompleteError:
-        world._log_mark = 0
-
-
 async def run_claude(
     world: AgentWorld,
     cli_paths: dict[str, Path],
@@ -74,7 +64,7 @@ async def run_claude(
         (home / ".claude").mkdir()
         (home / ".claude/settings.json").write_text(json.dumps(settings))
     argv = [str(cli_paths["claude"]), "-p", prompt, "--model", model, *args]
-    mark_log(world)
+    world.mark_log()
     run = await world.run(argv, claude_env(world, home, model), home / "work")
     return run, await world.new_log_rows()
 

@@ -15,13 +15,11 @@ back to another model.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from pathlib import Path
 from typing import Any
 
-import apsw
 import pytest
 
 from tests.e2e.agents.conftest import AgentWorld, CliRun, marker
@@ -89,13 +87,6 @@ async def run_gemini(
     return await world.run(argv, env, home / "work")
 
 
-def mark_log(world: AgentWorld) -> None:
-    # tests/support/gateway.log_rows raises on an empty log; nothing logged yet (every test
-    # has a fresh world) means every row will be new, which is the mark's default.
-    with contextlib.suppress(apsw.ExecutionCompleteError):
-        world.mark_log()
-
-
 def upstream_models(world: AgentWorld, dialect: str) -> list[str]:
     """The model of each request the fake upstream received, in order."""
     models = []
@@ -140,7 +131,7 @@ def tool_outputs(answer: str) -> list[str]:
 @pytest.mark.parametrize("dialect", DIALECTS)
 async def test_one_shot(agent_world: AgentWorld, cli_paths: dict[str, Path], dialect: str) -> None:
     model, said = agent_world.model(dialect, "fake-agent"), marker("gem-say")
-    mark_log(agent_world)
+    agent_world.mark_log()
     run = await run_gemini(agent_world, cli_paths["gemini"], model, f"SAY: {said}")
     assert run.code == 0, run.describe()
     assert run.stdout == f"{said}\n", run.describe()
@@ -156,7 +147,7 @@ async def test_one_shot(agent_world: AgentWorld, cli_paths: dict[str, Path], dia
 @pytest.mark.parametrize("dialect", DIALECTS)
 async def test_tool_loop(agent_world: AgentWorld, cli_paths: dict[str, Path], dialect: str) -> None:
     model, echoed = agent_world.model(dialect, "fake-agent"), marker("gem-run")
-    mark_log(agent_world)
+    agent_world.mark_log()
     run = await run_gemini(
         agent_world, cli_paths["gemini"], model, f"RUN: echo {echoed}", tools=True
     )
@@ -178,7 +169,7 @@ async def test_multi_step(
 ) -> None:
     model = agent_world.model(dialect, "fake-agent")
     first, second = marker("gem-one"), marker("gem-two")
-    mark_log(agent_world)
+    agent_world.mark_log()
     run = await run_gemini(
         agent_world,
         cli_paths["gemini"],
@@ -204,7 +195,7 @@ async def test_thinking(agent_world: AgentWorld, cli_paths: dict[str, Path], dia
     model, said = agent_world.model(dialect, "fake-agent-think"), marker("gem-think")
     fake = agent_world.fakes[dialect]
     fake.state.requests.clear()
-    mark_log(agent_world)
+    agent_world.mark_log()
     run = await run_gemini(agent_world, cli_paths["gemini"], model, f"SAY: {said}", thinking=True)
     assert run.code == 0, run.describe()
     assert run.stdout == f"{said}\n", run.describe()
@@ -226,7 +217,7 @@ async def test_combo_fallback_on_429(
     combo, said = f"fallback-{dialect}", marker("gem-combo")
     fake = agent_world.fakes[dialect]
     fake.state.requests.clear()
-    mark_log(agent_world)
+    agent_world.mark_log()
     run = await run_gemini(agent_world, cli_paths["gemini"], combo, f"SAY: {said}")
     assert run.code == 0, run.describe()
     assert run.stdout == f"{said}\n", run.describe()
@@ -257,7 +248,7 @@ async def test_cut_stream(
     retries) and a quick end.
     """
     model = agent_world.model(dialect, "fake-cut")
-    mark_log(agent_world)
+    agent_world.mark_log()
     run = await run_gemini(agent_world, cli_paths["gemini"], model, "SAY: never finished")
     assert run.seconds < CUT_LIMIT_S, run.describe()
     invalid_stream = run.code == 0 and (

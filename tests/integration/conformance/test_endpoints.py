@@ -233,3 +233,19 @@ async def test_a_trailing_gemini_signature_does_not_split_the_answer(world: Worl
     assert texts == ["Echo: hello big world"]
     signed = [block for block in message.content if block.type == "thinking" and block.signature]
     assert signed
+
+
+@pytest.mark.parametrize("upstream", ["resp", "anthropic"], ids=["passthrough", "translated"])
+async def test_responses_stream_failure_ends_with_response_failed(world: World,
+                                                                  upstream: str) -> None:
+    """Codex CLI ignores bare ``error`` events and reads the reason from response.failed."""
+    status, _, raw = await post(world, "/v1/responses", {
+        "model": f"{upstream}/fake-cut", "input": "cut me off", "stream": True})
+    assert status == 200
+    events = [orjson.loads(line[6:]) for line in raw.split(b"\n") if line.startswith(b"data: ")]
+    assert [e["type"] for e in events[-2:]] == ["error", "response.failed"]
+    failed = events[-1]["response"]
+    assert failed["status"] == "failed" and "interrupted" in failed["error"]["message"]
+    numbers = [e["sequence_number"] for e in events]
+    assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+    assert failed["id"] == events[0]["response"]["id"]
