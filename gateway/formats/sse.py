@@ -4,6 +4,11 @@ The decoder follows the WHATWG rules that matter for these APIs: events end at a
 ``event:`` and ``data:`` fields (several data lines are joined with "\n"); comment lines
 (":") are ignored; CRLF, CR and LF all end lines; a chunk may end anywhere, even inside a
 line or a UTF-8 sequence.
+
+One extension: a line that starts with "{" outside an event is bare JSON, collected (over
+several lines if needed) until its braces balance and returned as an event with that data.
+Google sends mid-stream errors that way inside its SSE streams; no other dialect writes such
+lines, since they are not valid SSE fields.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ class SSEDecoder:
         self._buffer = b""
         self._event = ""
         self._data: list[str] = []
+        self._bare: list[str] = []  # lines of a bare JSON object being collected
+        self._depth = 0
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """The events completed by ``chunk`` (possibly none)."""
@@ -41,6 +48,13 @@ class SSEDecoder:
                 self._event, self._data = "", []
                 continue
             line = raw.decode("utf-8", "replace")
+            if self._bare or (line.startswith("{") and not self._data and not self._event):
+                self._bare.append(line)
+                self._depth += brace_balance(line)
+                if self._depth <= 0:
+                    events.append(SSEEvent("", "\n".join(self._bare)))
+                    self._bare, self._depth = [], 0
+                continue
             if line.startswith(":"):
                 continue
             name, _, value = line.partition(":")
@@ -57,6 +71,23 @@ class SSEDecoder:
         events = self.feed(b"\n\n") if self._buffer or self._data else []
         self._buffer = b""
         return events
+
+
+def brace_balance(line: str) -> int:
+    """Opening minus closing braces outside JSON strings."""
+    if '"' not in line and "\\" not in line:
+        return line.count("{") - line.count("}")
+    depth, in_string, escaped = 0, False, False
+    for char in line:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = in_string
+        elif char == '"':
+            in_string = not in_string
+        elif not in_string:
+            depth += (char == "{") - (char == "}")
+    return depth
 
 
 def encode(data: bytes, event: str | None = None) -> bytes:

@@ -7,6 +7,7 @@ chunk on the way.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import time
@@ -24,6 +25,8 @@ from gateway.observe.request_log import LogEntry
 from gateway.providers.upstream import UPSTREAM_EXCEPTIONS, describe_failure
 
 _TAP_BYTES = 8192
+ERROR_GAP_S = 0.05
+_BOUNDARY = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 # Upstream headers worth passing on: content type and what clients use to pace themselves.
 _PASSED_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-")
 _PASSED_NAMES = frozenset({"content-type", "retry-after"})
@@ -73,20 +76,24 @@ class StreamTap:
             chunks = [self.head]
         else:
             tail = self.tail
-            boundary = tail.find(b"\n\n")  # the tail starts mid-event: skip to the next one
-            chunks = [self.head, b"\n\n", tail[boundary + 2 :] if boundary >= 0 else b""]
+            # The tail starts mid-event: skip to the first event boundary (LF or CRLF framing).
+            cut = _BOUNDARY.search(tail)
+            chunks = [self.head, b"\n\n", tail[cut.end() :] if cut else b""]
         decoder = SSEDecoder()
         parser = codec.stream_parser()
         usage: hub.Usage | None = None
+        events: list[hub.Event] = []
         for chunk in chunks:
-            for event in decoder.feed(chunk):
+            for sse in decoder.feed(chunk):
                 try:
-                    parsed = parser.feed(event)
+                    events += parser.feed(sse)
                 except Exception:  # events out of context (the middle is missing): skip
                     continue
-                for item in parsed:
-                    if item["type"] == "usage":
-                        usage = {**(usage or {}), **item["usage"]}
+        with contextlib.suppress(Exception):
+            events += parser.close()  # some parsers (Gemini) hold usage until the end
+        for item in events:
+            if item["type"] == "usage":
+                usage = {**(usage or {}), **item["usage"]}
         return usage
 
 
@@ -138,6 +145,7 @@ async def relay_stream(
             "code": "upstream_stream_interrupted",
             "message": f"The upstream stream was interrupted: upstream {reason}.",
         }
+        await asyncio.sleep(ERROR_GAP_S)  # a write of its own (see translated.ERROR_GAP_S)
         await write_quietly(response, stream_error_event(codec, error, tap))
         return response
     record_usage(entry, tap.usage(codec))
@@ -153,7 +161,9 @@ def stream_error_event(codec: Codec, error: hub.Error, tap: StreamTap | None = N
         return b"event: error\ndata: " + body + b"\n\n"
     if codec.dialect == "responses":
         return responses_failure(error, tap)
-    return b"data: " + body + b"\n\n"  # OpenAI Chat and Gemini (SSE)
+    if codec.dialect == "gemini":
+        return body + b"\n"  # bare JSON, as Google sends a mid-stream error (see stream_out)
+    return b"data: " + body + b"\n\n"  # OpenAI Chat  # OpenAI Chat and Gemini (SSE)
 
 
 _SEQUENCE = re.compile(rb'"sequence_number":\s*(\d+)')

@@ -82,37 +82,68 @@ async def translate_stream(
     pinger = asyncio.create_task(writer.keep_alive(client_emitter.keepalive, keepalive_s))
     parser = upstream_codec.stream_parser()
     decoder = SSEDecoder()
+    out = _Output(client_emitter, state, writer)
     try:
         async for chunk in upstream.content.iter_any():
-            out = [
-                client_emitter.feed(event)
-                for sse in decoder.feed(chunk)
-                for event in parser.feed(sse)
-                if state.see(event)
-            ]
-            if not await writer.write(b"".join(out)):
+            for sse in decoder.feed(chunk):
+                for event in parser.feed(sse):
+                    await out.emit(event)
+            if not await out.flush():
                 return response
-        tail = [event for sse in decoder.close() for event in parser.feed(sse)]
-        tail += parser.close()
-        out = [client_emitter.feed(event) for event in tail if state.see(event)]
+        for sse in decoder.close():
+            for event in parser.feed(sse):
+                await out.emit(event)
+        for event in parser.close():
+            await out.emit(event)
         if not state.ended:
-            out.append(
-                client_emitter.feed(
-                    state.interrupted("the upstream ended the stream before it finished")
-                )
-            )
+            await out.emit(state.interrupted("the upstream ended the stream before it finished"))
     except UPSTREAM_EXCEPTIONS as exc:
         _, reason = describe_failure(exc)
-        out = [client_emitter.feed(state.interrupted(f"upstream {reason}"))]
+        await out.emit(state.interrupted(f"upstream {reason}"))
     finally:
         pinger.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await pinger
-    out.append(client_emitter.close())
     if state.ended and state.failed is None:
         state.recorder.finish(replay)
-    await write_quietly(response, b"".join(out))
+    await out.flush()
+    if await writer.write(client_emitter.close()):  # (a turn of tool calls may all be here)
+        await write_quietly(response, b"")
     return response
+
+
+# Gemini's JavaScript SDK (inside Gemini CLI) recognises a mid-stream error only when one
+# network read holds nothing but the error: it is written alone, a moment after the rest.
+ERROR_GAP_S = 0.05
+
+
+class _Output:
+    """Emitted bytes waiting for the next write; an error event gets a write of its own."""
+
+    def __init__(self, emitter: StreamEmitter, state: _StreamState, writer: _Writer) -> None:
+        self._emitter = emitter
+        self._state = state
+        self._writer = writer
+        self._pending: list[bytes] = []
+
+    async def emit(self, event: hub.Event) -> None:
+        if not self._state.see(event):
+            return
+        if event["type"] == "error":
+            await self.flush()
+            await asyncio.sleep(ERROR_GAP_S)
+            await self._writer.write(self._emitter.feed(event))
+            return
+        self._pending.append(self._emitter.feed(event))
+
+    async def flush(self) -> bool:
+        """False when the client went away."""
+        data = b"".join(self._pending)
+        self._pending.clear()
+        return await self._writer.write(data)
+
+
+_INTERRUPTED = "The upstream stream was interrupted: "
 
 
 class _StreamState:
@@ -134,22 +165,27 @@ class _StreamState:
         elif event["type"] == "error":
             self.ended = True
             self.failed = event["error"]["message"]
-            self.entry.error = f"upstream error in stream: {self.failed}"
+            reason = self.failed.removeprefix(_INTERRUPTED).rstrip(".")
+            interrupted = event["error"].get("code") == "upstream_stream_interrupted"
+            self.entry.error = (
+                f"stream interrupted: {reason}"
+                if interrupted
+                else f"upstream error in stream: {self.failed}"
+            )
         else:
             self.recorder.see(event)
         return True
 
-    def interrupted(self, reason: str) -> hub.ErrorEvent:
-        self.ended = True
-        self.failed = reason
-        self.entry.error = f"stream interrupted: {reason}"
+    @staticmethod
+    def interrupted(reason: str) -> hub.ErrorEvent:
+        """The error event for an upstream that stopped mid-way (``see`` records it)."""
         return {
             "type": "error",
             "error": {
                 "status": 502,
                 "kind": "unavailable",
                 "code": "upstream_stream_interrupted",
-                "message": f"The upstream stream was interrupted: {reason}.",
+                "message": f"{_INTERRUPTED}{reason}.",
             },
         }
 

@@ -11,7 +11,7 @@ interleaved fragments of parallel calls (or a repeated start) harmless. A reason
 rides on the next answer part, as Gemini places it. The finish and usage are held too: the
 last chunk, written by ``close()``, carries ``finishReason`` and ``usageMetadata`` (so text
 or usage arriving after the finish still lands in order). An error becomes one
-``{"error": {...}}`` chunk and ends the body.
+``{"error": {...}}`` object (bare JSON in SSE mode, as Google sends it) and ends the body.
 """
 
 from __future__ import annotations
@@ -214,8 +214,11 @@ class GeminiStreamEmitter:
         self._closed = True
         self._calls.clear()
         _, body = error_object(error)
-        out += self._frame(orjson.dumps({"error": body}))
-        return out + _ARRAY_CLOSE if self._json_array else out
+        if self._json_array:
+            return out + self._frame(orjson.dumps({"error": body})) + _ARRAY_CLOSE
+        # SSE: Google sends a mid-stream error as bare JSON, not as a data: event, and both
+        # SDKs (google-genai, @google/genai in Gemini CLI) only raise on that form.
+        return out + orjson.dumps({"error": body}) + b"\n"
 
     def close(self) -> bytes:
         if self._closed:

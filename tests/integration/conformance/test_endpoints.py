@@ -223,12 +223,17 @@ async def test_genai_sdk_errors(world: World) -> None:
 async def test_a_trailing_gemini_signature_does_not_split_the_answer(world: World) -> None:
     """Gemini puts thoughtSignature on the last answer part; Claude Code shows only the last
     text block, so the answer must stay one block (the signature goes after it)."""
-    async with anthropic.AsyncAnthropic(base_url=world.gateway.endpoint, api_key=CLIENT_KEY,
-                                        max_retries=0) as sdk:
-        async with sdk.messages.stream(
-                model="gemini/fake-think", max_tokens=200,
-                messages=[{"role": "user", "content": "hello big world"}]) as stream:
-            message = await stream.get_final_message()
+    async with (
+        anthropic.AsyncAnthropic(
+            base_url=world.gateway.endpoint, api_key=CLIENT_KEY, max_retries=0
+        ) as sdk,
+        sdk.messages.stream(
+            model="gemini/fake-think",
+            max_tokens=200,
+            messages=[{"role": "user", "content": "hello big world"}],
+        ) as stream,
+    ):
+        message = await stream.get_final_message()
     texts = [block.text for block in message.content if block.type == "text"]
     assert texts == ["Echo: hello big world"]
     signed = [block for block in message.content if block.type == "thinking" and block.signature]
@@ -236,11 +241,15 @@ async def test_a_trailing_gemini_signature_does_not_split_the_answer(world: Worl
 
 
 @pytest.mark.parametrize("upstream", ["resp", "anthropic"], ids=["passthrough", "translated"])
-async def test_responses_stream_failure_ends_with_response_failed(world: World,
-                                                                  upstream: str) -> None:
+async def test_responses_stream_failure_ends_with_response_failed(
+    world: World, upstream: str
+) -> None:
     """Codex CLI ignores bare ``error`` events and reads the reason from response.failed."""
-    status, _, raw = await post(world, "/v1/responses", {
-        "model": f"{upstream}/fake-cut", "input": "cut me off", "stream": True})
+    status, _, raw = await post(
+        world,
+        "/v1/responses",
+        {"model": f"{upstream}/fake-cut", "input": "cut me off", "stream": True},
+    )
     assert status == 200
     events = [orjson.loads(line[6:]) for line in raw.split(b"\n") if line.startswith(b"data: ")]
     assert [e["type"] for e in events[-2:]] == ["error", "response.failed"]

@@ -46,12 +46,20 @@ def emit(events: list[hub.Event], request: hub.Request | None = None, **kwargs: 
 
 
 def sse_chunks(raw: bytes) -> list[dict[str, Any]]:
-    """The JSON chunks of an SSE body (checks the framing on the way)."""
-    assert raw.endswith(b"\r\n\r\n")
+    """The JSON chunks of an SSE body (checks the framing on the way). A mid-stream error
+    ends the body as one bare JSON line, as Google sends it."""
+    error = None
+    if not raw.endswith(b"\r\n\r\n"):
+        cut = raw.rfind(b"\r\n\r\n")
+        cut = cut + 4 if cut >= 0 else 0
+        raw, error = raw[:cut], raw[cut:]
+        assert error.startswith(b'{"error":') and error.endswith(b"}\n"), error
     chunks = []
     for block in raw.split(b"\r\n\r\n")[:-1]:
         assert block.startswith(b"data: "), block
         chunks.append(orjson.loads(block[len(b"data: ") :]))
+    if error is not None:
+        chunks.append(orjson.loads(error))
     return chunks
 
 

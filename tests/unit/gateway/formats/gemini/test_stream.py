@@ -357,8 +357,10 @@ def test_json_array_bytes() -> None:
 
 def test_error_shapes() -> None:
     sse = emit(AWKWARD["error mid text"])
+    # Bare JSON, not a data: event: how Google sends a mid-stream error, and the only form
+    # Gemini CLI's SDK raises on.
     assert sse.endswith(
-        b'data: {"error":{"code":503,"message":"Overloaded","status":"UNAVAILABLE"}}\r\n\r\n'
+        b'\r\n\r\n{"error":{"code":503,"message":"Overloaded","status":"UNAVAILABLE"}}\n'
     )
     array = emit([ERROR], json_array=True)
     assert array == b'[{"error":{"code":503,"message":"Overloaded","status":"UNAVAILABLE"}}\n]'
