@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.routing.strategies import ACCOUNT_STRATEGIES
+
 
 @dataclass(frozen=True, slots=True)
 class SettingSpec:
@@ -18,6 +20,7 @@ class SettingSpec:
     help: str
     minimum: float | None = None
     maximum: float | None = None
+    choices: tuple[str, ...] | None = None
 
 
 SETTINGS: tuple[SettingSpec, ...] = (
@@ -56,6 +59,30 @@ SETTINGS: tuple[SettingSpec, ...] = (
         3600,
     ),
     SettingSpec("log_retention_days", int, 30, "Days request logs are kept.", 1, 3650),
+    SettingSpec(
+        "account_strategy",
+        str,
+        "fill-first",
+        "How the accounts (connections) of one provider are ordered: fill-first, "
+        "round-robin, p2c, random or least-used (docs/routing.md).",
+        choices=ACCOUNT_STRATEGIES,
+    ),
+    SettingSpec(
+        "sticky_uses",
+        int,
+        3,
+        "round-robin accounts: requests an account serves before the next takes over.",
+        1,
+        1000,
+    ),
+    SettingSpec(
+        "max_attempts",
+        int,
+        10,
+        "Most upstream attempts (accounts and targets together) for one request.",
+        1,
+        100,
+    ),
 )
 
 SETTINGS_BY_NAME: dict[str, SettingSpec] = {spec.name: spec for spec in SETTINGS}
@@ -80,6 +107,10 @@ def coerce_setting(name: str, value: Any) -> bool | int | float | str:
     if spec.type is str:
         if not isinstance(value, str) or not value:
             raise SettingError(f"settings.{name}: expected a non-empty string, got {value!r}")
+        if spec.choices is not None and value not in spec.choices:
+            raise SettingError(
+                f"settings.{name}: must be one of {', '.join(spec.choices)}, got {value!r}"
+            )
         return value
     if isinstance(value, bool):
         raise SettingError(f"settings.{name}: expected a number, got {value!r}")

@@ -29,6 +29,9 @@ class Settings:
     upstream_connect_timeout_s: float = 10.0
     upstream_read_timeout_s: float = 300.0
     log_retention_days: int = 30
+    account_strategy: str = "fill-first"
+    sticky_uses: int = 3
+    max_attempts: int = 10
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, object]) -> Settings:
@@ -66,6 +69,8 @@ class Snapshot:
     combos: Mapping[str, ComboRow]
     providers_by_model: Mapping[str, tuple[str, ...]]  # bare model id -> aliases offering it
     upstreams: tuple[Upstream, ...] = field(default=())
+    # "alias/model" -> blended USD per 1M tokens (3 input : 1 output) for cost-optimized combos
+    costs: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
     def empty(cls) -> Snapshot:
@@ -149,6 +154,15 @@ def build_snapshot(state: ConfigState, catalog: Catalog, secrets: Secrets) -> Sn
             if upstream.alias not in aliases:
                 aliases.append(upstream.alias)
 
+    costs: dict[str, float] = {}
+    for upstream in upstreams:
+        info = catalog.get(upstream.provider)
+        if info is None:
+            continue
+        for model in upstream.models:
+            price = info.price_for(model)
+            if price is not None:
+                costs[f"{upstream.alias}/{model}"] = (3 * price.input + price.output) / 4
     keys = {row.key_hash: row.name for row in state.api_keys if row.revoked_at is None}
     return Snapshot(
         revision=state.revision,
@@ -158,4 +172,5 @@ def build_snapshot(state: ConfigState, catalog: Catalog, secrets: Secrets) -> Sn
         combos=MappingProxyType({c.name: c for c in state.combos if c.enabled}),
         providers_by_model=MappingProxyType({k: tuple(v) for k, v in providers_by_model.items()}),
         upstreams=tuple(upstreams),
+        costs=MappingProxyType(costs),
     )

@@ -21,6 +21,7 @@ MAX_DEPTH = 3
 class Target:
     upstream: Upstream
     model: str  # the model id the upstream is asked for
+    label: str = ""  # the combo target (alias/model) it came from, for logs and errors
 
 
 class ModelNotFoundError(LookupError):
@@ -28,6 +29,7 @@ class ModelNotFoundError(LookupError):
 
 
 def resolve(snapshot: Snapshot, requested: str) -> list[Target]:
+    """Every target in configuration order (no strategy applied): see routing.plan."""
     targets: list[Target] = []
     _expand(snapshot, requested, targets, depth=0)
     return targets
@@ -44,6 +46,12 @@ def _expand(snapshot: Snapshot, name: str, out: list[Target], depth: int) -> Non
         if not out:
             raise ModelNotFoundError(f"combo {name!r} has no target with an enabled connection")
         return
+    model, upstreams = upstreams_for(snapshot, name)
+    out.extend(Target(upstream, model, name) for upstream in upstreams)
+
+
+def upstreams_for(snapshot: Snapshot, name: str) -> tuple[str, tuple[Upstream, ...]]:
+    """(upstream model id, the enabled connections that serve it) for a non-combo name."""
     prefix, slash, model = name.partition("/")
     if slash:
         upstreams = snapshot.upstreams_by_prefix.get(prefix)
@@ -52,12 +60,10 @@ def _expand(snapshot: Snapshot, name: str, out: list[Target], depth: int) -> Non
                 f"model {name!r} is not available: no enabled connection has the prefix "
                 f"{prefix!r}. GET /v1/models lists the models you can use."
             )
-        out.extend(Target(upstream, model) for upstream in upstreams)
-        return
+        return model, upstreams
     aliases = snapshot.providers_by_model.get(name, ())
     if len(aliases) == 1:
-        out.extend(Target(u, name) for u in snapshot.upstreams_by_prefix[aliases[0]])
-        return
+        return name, snapshot.upstreams_by_prefix[aliases[0]]
     if len(aliases) > 1:
         options = ", ".join(f"{alias}/{name}" for alias in aliases)
         raise ModelNotFoundError(

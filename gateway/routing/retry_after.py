@@ -33,6 +33,9 @@ from typing import Final
 import orjson
 
 MAX_BODY: Final = 64 * 1024  # bytes of an error body read; error bodies are small
+# Characters scanned by text rules and hints: real error bodies (Gemini's with all its
+# details included) stay under 4 KiB; anything longer is an HTML page or an echo.
+MATCH_CHARS: Final = 16 * 1024
 MAX_DELAY: Final = 31 * 86400.0  # a hint further away than a month is garbage, not a reset time
 
 _UNIT_SECONDS: Final = {
@@ -57,12 +60,15 @@ _WORD_UNIT: Final = (
 )
 _WORD_PART: Final = rf"\d+(?:\.\d+)?\s*{_WORD_UNIT}"
 _WORD_DURATION: Final = rf"{_WORD_PART}(?:(?:\s*,\s*|\s+and\s+|\s*){_WORD_PART})*"
-_WORD_PART_RE: Final = re.compile(rf"(\d+(?:\.\d+)?)\s*({_WORD_UNIT})", re.IGNORECASE)
-_TEXT_HINT: Final = re.compile(
-    rf"\b(?:try again|retry|resets?)\s+(?:in|after)\s+({_WORD_DURATION})", re.IGNORECASE
+# Matched against lowercased text (ErrorBody.lower).
+_WORD_PART_RE: Final = re.compile(rf"(\d+(?:\.\d+)?)\s*({_WORD_UNIT})")
+# One pattern per lead word: a literal prefix is scanned for fast, an alternation is not.
+_TEXT_HINTS: Final = tuple(
+    (word, re.compile(rf"{word}\s+(?:in|after)\s+({_WORD_DURATION})"))
+    for word in ("try again", "retry", "reset", "resets")
 )
 # Claude's subscription limit message carries the reset as Unix seconds after a pipe.
-_PIPE_EPOCH: Final = re.compile(r"limit reached\|(\d{9,11})\b", re.IGNORECASE)
+_PIPE_EPOCH: Final = re.compile(r"limit reached\|(\d{9,11})\b")
 
 # (reset header, remaining header) pairs; remaining <= 0 marks the bucket as the one hit.
 _OPENAI_BUCKETS: Final = (
@@ -82,9 +88,10 @@ class ErrorBody:
 
     text: str
     doc: object  # the parsed JSON document (or first SSE data event), None if not JSON
+    lower: str  # the first MATCH_CHARS characters of text, lowercased, for pattern matching
 
 
-EMPTY_BODY: Final = ErrorBody("", None)
+EMPTY_BODY: Final = ErrorBody("", None, "")
 
 
 def read_error_body(body: bytes) -> ErrorBody:
@@ -105,7 +112,7 @@ def read_error_body(body: bytes) -> ErrorBody:
                 if isinstance(candidate, dict):
                     doc = candidate
                     break
-    return ErrorBody(text, doc)
+    return ErrorBody(text, doc, text[:MATCH_CHARS].lower())
 
 
 def _loads(data: bytes) -> object:
@@ -177,10 +184,14 @@ def _explicit(headers: dict[str, str], body: ErrorBody, wall_now: float) -> Iter
         yield None if ms is None else _relative(ms / 1000.0)
     if body.doc is not None:
         yield from _from_json(body.doc, wall_now)
-    if body.text:
-        for match in _TEXT_HINT.finditer(body.text):
-            yield _relative(_word_duration(match.group(1)))
-        for match in _PIPE_EPOCH.finditer(body.text):
+    lower = body.lower
+    # Substring checks first: they are C-speed and most bodies carry no hint at all.
+    for word, pattern in _TEXT_HINTS:
+        if word in lower:
+            for match in pattern.finditer(lower):
+                yield _relative(_word_duration(match.group(1)))
+    if "limit reached|" in lower:
+        for match in _PIPE_EPOCH.finditer(lower):
             yield _absolute(float(match.group(1)), wall_now)
 
 
@@ -334,7 +345,7 @@ def _proto_duration(value: object) -> float | None:
 def _word_duration(text: str) -> float | None:
     total = 0.0
     for number, unit in _WORD_PART_RE.findall(text):
-        total += float(number) * _word_unit_seconds(unit.lower())
+        total += float(number) * _word_unit_seconds(unit)
     return total
 
 

@@ -19,6 +19,7 @@ class GatewayError(Exception):
         self.message = message
         self.code = code
         self.kind: hub.ErrorKind = kind or hub.kind_for_status(status)
+        self.retry_after: int | None = None  # seconds, sent as Retry-After when known
 
     def to_hub(self) -> hub.Error:
         return {

@@ -9,7 +9,10 @@ the client has received nothing yet.
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import math
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -29,7 +32,10 @@ from gateway.providers.upstream import (
     endpoint_url,
     timeouts,
 )
-from gateway.routing.resolve import ModelNotFoundError, Target, resolve
+from gateway.routing.attempts import Attempts
+from gateway.routing.failures import Failure, classify
+from gateway.routing.plan import plan
+from gateway.routing.resolve import ModelNotFoundError, Target
 from gateway.server.errors import GatewayError, error_response
 from gateway.server.passthrough import passed_headers, relay_body, relay_stream
 from gateway.server.runtime import Runtime
@@ -58,11 +64,6 @@ class ClientCall:
     translatable: str | None = None  # why only same-dialect upstreams can serve it, if so
 
 
-def is_retryable(status: int) -> bool:
-    """Worth another target: the upstream is busy or broken, not the request."""
-    return status >= 500 or status in (408, 429)
-
-
 def forwarded_headers(request: web.Request) -> dict[str, str]:
     return {name: value for name in _FORWARDED if (value := request.headers.get(name))}
 
@@ -71,12 +72,13 @@ async def serve(
     request: web.Request, runtime: Runtime, call: ClientCall, entry: LogEntry, started: float
 ) -> web.StreamResponse:
     snapshot = runtime.snapshot
+    router = runtime.router
     model = call.model
     extended = model.endswith(EXTENDED_CONTEXT_SUFFIX)
     if extended:
         model = model[: -len(EXTENDED_CONTEXT_SUFFIX)]
     try:
-        targets = resolve(snapshot, model)
+        targets = plan(snapshot, model, router)
     except ModelNotFoundError as exc:
         raise GatewayError(404, str(exc), code="model_not_found") from None
     usable = [t for t in targets if not t.upstream.problem]
@@ -94,9 +96,20 @@ async def serve(
     settings = snapshot.settings
     timeout = timeouts(settings.upstream_connect_timeout_s, settings.upstream_read_timeout_s)
     translation = _Translation(call, extended, runtime.replay)
-    failure: GatewayError | None = None
+    attempts = Attempts(router, settings.max_attempts)
+    done_targets: set[str] = set()  # targets whose other accounts must not get this request
     for index, target in enumerate(usable):
+        if target.label in done_targets:
+            continue
+        if attempts.exhausted:
+            break
         upstream = target.upstream
+        if (
+            why := router.blocked(upstream.connection_id, upstream.provider, target.model)
+        ) is not None:
+            attempts.skip(target, why)
+            continue
+        more = index < len(usable) - 1 and attempts.tried + 1 < attempts.limit
         entry.provider, entry.connection = upstream.provider, upstream.connection
         entry.upstream_model = target.model
         same = upstream.dialect == call.codec.dialect
@@ -105,27 +118,38 @@ async def serve(
             if same
             else translation.request_for(target)
         )
+        token = attempts.start(target)
+        sent = time.perf_counter()
         try:
             response = await runtime.http.post(url, data=body, headers=headers, timeout=timeout)
         except UPSTREAM_EXCEPTIONS as exc:
-            failure = _transport_failure(exc, upstream.provider_name, upstream.connection)
+            attempts.failed(target, _no_answer(exc, router.clock()), token, _ms(sent))
             continue
         try:
             if response.status >= 400:
-                if is_retryable(response.status) and index < len(usable) - 1:
-                    await response.read()
+                raw = await response.read()
+                failure = classify(response.status, raw, response.headers, now=router.clock())
+                action = attempts.failed(target, failure, token, _ms(sent))
+                if not action.next_account:
+                    done_targets.add(target.label)
+                if more and (action.next_account or action.next_target):
                     continue
-                if same:
-                    return await relay_body(call.codec, response, entry, entry.request_id)
-                return await _translated_error(call.codec, target, response, entry)
+                if len(attempts.records) > 1 and (action.next_account or action.next_target):
+                    break  # several attempts failed: one error that lists them all
+                return await _upstream_error(call, target, response, raw, entry)
+            first = await (response.read() if not call.stream else response.content.readany())
+            if not _usable(first, stream=call.stream):
+                failure = classify(200, first, response.headers, now=router.clock())
+                attempts.failed(target, failure, token, _ms(sent))
+                continue
+            attempts.succeeded(target, token, _ms(sent))
             if same:
                 if call.stream:
                     return await relay_stream(
-                        request, call.codec, response, entry, entry.request_id, started
+                        request, call.codec, response, entry, entry.request_id, started, first
                     )
-                return await relay_body(call.codec, response, entry, entry.request_id)
+                return await relay_body(call.codec, response, entry, entry.request_id, first)
             upstream_codec = codec_for(upstream.dialect)
-            hub_request = translation.hub_request
             if call.stream:
                 return await translate_stream(
                     request,
@@ -138,22 +162,67 @@ async def serve(
                     started,
                     runtime.replay,
                     runtime.keepalive_s,
+                    first,
                 )
             return await translate_body(
                 call.codec,
                 upstream_codec,
                 response,
-                hub_request,
+                translation.hub_request,
                 entry,
                 entry.request_id,
                 runtime.replay,
+                first,
             )
         except UPSTREAM_EXCEPTIONS as exc:
-            failure = _transport_failure(exc, upstream.provider_name, upstream.connection)
+            attempts.failed(target, _no_answer(exc, router.clock()), token, _ms(sent))
         finally:
             response.release()
-    assert failure is not None
-    raise failure
+    raise _all_failed(attempts, model)
+
+
+def _no_answer(exc: BaseException, now: float) -> Failure:
+    """A failure with no response, worded for people ("timed out", "cannot connect (...)")."""
+    return dataclasses.replace(
+        classify(None, b"", {}, exception=exc, now=now), message=describe_failure(exc)[1]
+    )
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000
+
+
+def _usable(first: bytes, *, stream: bool) -> bool:
+    """A 200 worth relaying: a stream that sent something, or a JSON object."""
+    if stream:
+        return bool(first)
+    stripped = first.lstrip()
+    return stripped.startswith(b"{") and _is_json(stripped)
+
+
+def _is_json(data: bytes) -> bool:
+    try:
+        orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def _all_failed(attempts: Attempts, model: str) -> GatewayError:
+    status, code, message, wait = attempts.summary(model)
+    error = GatewayError(status, message, code=code)
+    if wait is not None:
+        error.retry_after = math.ceil(wait)
+    return error
+
+
+async def _upstream_error(
+    call: ClientCall, target: Target, response: aiohttp.ClientResponse, raw: bytes, entry: LogEntry
+) -> web.Response:
+    """The upstream's own error: unchanged for the same dialect, translated otherwise."""
+    if target.upstream.dialect == call.codec.dialect:
+        return await relay_body(call.codec, response, entry, entry.request_id, raw)
+    return await _translated_error(call.codec, target, response, raw, entry)
 
 
 class _Translation:
@@ -236,9 +305,8 @@ def _payload(data: bytes) -> bytes | io.BytesIO:
 
 
 async def _translated_error(
-    client: Codec, target: Target, response: aiohttp.ClientResponse, entry: LogEntry
+    client: Codec, target: Target, response: aiohttp.ClientResponse, body: bytes, entry: LogEntry
 ) -> web.Response:
-    body = await response.read()
     error = codec_for(target.upstream.dialect).error_to_hub(response.status, body)
     entry.status = error["status"]
     entry.error = f"upstream {response.status}: {error['message'][:200]}"
@@ -247,12 +315,3 @@ async def _translated_error(
         if name.lower() != "content-type":
             out.headers[name] = value
     return out
-
-
-def _transport_failure(exc: BaseException, provider: str, connection: str) -> GatewayError:
-    status, reason = describe_failure(exc)
-    return GatewayError(
-        status,
-        f"Upstream {provider} (connection {connection!r}) {reason}.",
-        code="upstream_timeout" if status == 504 else "upstream_unreachable",
-    )

@@ -35,7 +35,8 @@ async def handle(request: web.Request, codec: Codec, handler: Handler) -> web.St
     except GatewayError as error:
         entry.status = error.status
         entry.error = error.message
-        return error_response(codec, error.to_hub(), request_id)
+        headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
+        return error_response(codec, error.to_hub(), request_id, headers)
     finally:
         entry.latency_ms = (time.perf_counter() - started) * 1000
         runtime.log.record(entry)

@@ -12,6 +12,7 @@ import contextlib
 import re
 import time
 import uuid
+from collections.abc import AsyncIterator
 
 import aiohttp
 import orjson
@@ -98,9 +99,13 @@ class StreamTap:
 
 
 async def relay_body(
-    codec: Codec, upstream: aiohttp.ClientResponse, entry: LogEntry, request_id: str
+    codec: Codec,
+    upstream: aiohttp.ClientResponse,
+    entry: LogEntry,
+    request_id: str,
+    body: bytes,
 ) -> web.Response:
-    body = await upstream.read()
+    """``body``: the upstream's, already read (the router checked it before relaying)."""
     entry.status = upstream.status
     if upstream.status == 200:
         record_usage(entry, usage_of_body(codec, body))
@@ -118,6 +123,7 @@ async def relay_stream(
     entry: LogEntry,
     request_id: str,
     started: float,
+    first: bytes,
 ) -> web.StreamResponse:
     response = web.StreamResponse(
         status=upstream.status, headers=passed_headers(upstream, request_id)
@@ -127,7 +133,7 @@ async def relay_stream(
     await response.prepare(request)
     tap = StreamTap()
     try:
-        async for chunk in upstream.content.iter_any():
+        async for chunk in chunks_from(first, upstream):
             if entry.ttfb_ms is None:
                 entry.ttfb_ms = (time.perf_counter() - started) * 1000
             try:
@@ -151,6 +157,13 @@ async def relay_stream(
     record_usage(entry, tap.usage(codec))
     await response.write_eof()
     return response
+
+
+async def chunks_from(first: bytes, upstream: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    """The stream's chunks, starting with ``first`` (read early to check the stream is alive)."""
+    yield first
+    async for chunk in upstream.content.iter_any():
+        yield chunk
 
 
 def stream_error_event(codec: Codec, error: hub.Error, tap: StreamTap | None = None) -> bytes:

@@ -11,6 +11,7 @@ from aiohttp import web
 from gateway.config.snapshot import Snapshot
 from gateway.formats.replay import ReplayCache
 from gateway.observe.request_log import RequestLog
+from gateway.routing.router import Router
 
 
 @dataclass
@@ -21,6 +22,7 @@ class Runtime:
     started_at: float = field(default_factory=time.time)
     models_cache: tuple[int, bytes] | None = None  # (snapshot revision, /v1/models body)
     replay: ReplayCache = field(default_factory=ReplayCache)  # reasoning across dialects
+    router: Router = field(default_factory=Router)  # breakers, cooldowns, stats, strategies
     keepalive_s: float = 15.0  # translated streams: a ping after this long without a byte
 
 

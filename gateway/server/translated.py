@@ -19,7 +19,7 @@ from gateway.formats.sse import SSEDecoder
 from gateway.observe.request_log import LogEntry
 from gateway.providers.upstream import UPSTREAM_EXCEPTIONS, describe_failure
 from gateway.server.errors import GatewayError
-from gateway.server.passthrough import record_usage, write_quietly
+from gateway.server.passthrough import chunks_from, record_usage, write_quietly
 
 
 async def translate_body(
@@ -30,8 +30,8 @@ async def translate_body(
     entry: LogEntry,
     request_id: str,
     replay: ReplayCache,
+    body: bytes,
 ) -> web.Response:
-    body = await upstream.read()
     try:
         parsed = orjson.loads(body)
         if not isinstance(parsed, dict):
@@ -66,6 +66,7 @@ async def translate_stream(
     started: float,
     replay: ReplayCache,
     keepalive_s: float,
+    first: bytes,
 ) -> web.StreamResponse:
     response = web.StreamResponse(
         status=200,
@@ -84,7 +85,7 @@ async def translate_stream(
     decoder = SSEDecoder()
     out = _Output(client_emitter, state, writer)
     try:
-        async for chunk in upstream.content.iter_any():
+        async for chunk in chunks_from(first, upstream):
             for sse in decoder.feed(chunk):
                 for event in parser.feed(sse):
                     await out.emit(event)

@@ -4,7 +4,6 @@ and when it says to retry. Pure: no IO, no clock reads unless ``wall_now`` is le
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,11 +12,11 @@ from typing import Final
 import aiohttp
 
 from gateway.routing.failures.table import Action, FailureClass, FailureTable, default_table
-from gateway.routing.retry_after import ErrorBody, read_error_body, retry_at_from
+from gateway.routing.retry_after import EMPTY_BODY, ErrorBody, read_error_body, retry_at_from
 
 MAX_MESSAGE: Final = 300  # characters of upstream text kept for logs and the final error
 
-_TIMEOUTS: Final = (asyncio.TimeoutError, aiohttp.ServerTimeoutError)
+_TIMEOUTS: Final = (TimeoutError, aiohttp.ServerTimeoutError)  # asyncio's is the builtin
 # A payload error is a connection that broke mid-body, before the client saw anything.
 _CONNECTION: Final = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, OSError)
 
@@ -55,8 +54,8 @@ def classify(
     try:
         parsed = read_error_body(body)
     except Exception:  # a body of an unexpected type must not break failure handling
-        parsed = ErrorBody("", None)
-    cls = rules.match(status, parsed.text)
+        parsed = EMPTY_BODY
+    cls = rules.match(status, parsed.lower)
     retry = None
     if status is not None:
         wall = time.time() if wall_now is None else wall_now

@@ -3,7 +3,6 @@ evaluation order, exceptions, the action table, the loader, and a never-raises p
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 import tomllib
@@ -25,7 +24,8 @@ from gateway.routing.failures import (
     load_table,
     parse_table,
 )
-from gateway.routing.failures.table import default_table_path
+from gateway.routing.failures.table import default_table_path, split_alternatives
+from gateway.routing.retry_after import MATCH_CHARS
 
 NOW = 1000.0
 WALL = 1_800_000_000.0
@@ -56,7 +56,8 @@ def quota_failure(*quota_ids: str) -> dict[str, Any]:
         "@type": "type.googleapis.com/google.rpc.QuotaFailure",
         "violations": [
             {
-                "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                "quotaMetric": "generativelanguage.googleapis.com/"
+                "generate_content_free_tier_requests",
                 "quotaId": quota_id,
                 "quotaDimensions": {"location": "global", "model": "gemini-2.5-pro"},
             }
@@ -874,7 +875,7 @@ def _connector_error() -> BaseException:
 @pytest.mark.parametrize(
     ("exc", "expected"),
     [
-        (asyncio.TimeoutError(), C.TIMEOUT),
+        (TimeoutError(), C.TIMEOUT),
         (TimeoutError("read"), C.TIMEOUT),
         (aiohttp.ServerTimeoutError("Timeout on reading data from socket"), C.TIMEOUT),
         (aiohttp.ConnectionTimeoutError(), C.TIMEOUT),
@@ -899,7 +900,7 @@ def test_exception_without_status(exc: BaseException, expected: FailureClass) ->
 
 
 def test_exception_after_2xx_headers_is_classified_by_exception() -> None:
-    failure = classify(200, b"", {}, exception=asyncio.TimeoutError(), now=NOW)
+    failure = classify(200, b"", {}, exception=TimeoutError(), now=NOW)
     assert (failure.cls, failure.status) == (C.TIMEOUT, 200)
 
 
@@ -958,9 +959,7 @@ def test_message_is_clipped() -> None:
 
 
 def test_exception_message_names_the_type() -> None:
-    assert (
-        classify(None, b"", {}, exception=asyncio.TimeoutError(), now=NOW).message == "TimeoutError"
-    )
+    assert classify(None, b"", {}, exception=TimeoutError(), now=NOW).message == "TimeoutError"
     failure = classify(None, b"", {}, exception=OSError("refused"), now=NOW)
     assert failure.message == "OSError: refused"
 
@@ -1184,3 +1183,67 @@ def test_classify_never_raises_on_arbitrary_json(doc: Any, status: int) -> None:
     body = json.dumps(doc, allow_nan=True).encode()
     failure = classify(status, body, {}, now=NOW, wall_now=WALL)
     assert isinstance(failure.cls, FailureClass)
+
+
+# --- Pattern handling ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "branches"),
+    [
+        ("a|b|c", ["a", "b", "c"]),
+        ("(?:a|b) x|c", ["(?:a|b) x", "c"]),
+        ("[|]|x", ["[|]", "x"]),
+        (r"a\|b|c", [r"a\|b", "c"]),
+        ("[]|]|y", ["[]|]", "y"]),
+        ("[^]|]|y", ["[^]|]", "y"]),
+        (r"[\]|]|z", [r"[\]|]", "z"]),
+        ("single", ["single"]),
+    ],
+)
+def test_split_alternatives(pattern: str, branches: list[str]) -> None:
+    assert split_alternatives(pattern) == branches
+
+
+def test_split_rules_match_like_the_whole_pattern() -> None:
+    for rule in default_table().rules:
+        if rule.pattern is None:
+            continue
+        assert len(rule.alternatives) >= 1
+        for case_id, _status, body, _cls in CASES:
+            lowered = body.decode().lower()
+            whole = rule.pattern.search(lowered) is not None
+            assert rule.matches(lowered) is whole, (case_id, rule.cls)
+
+
+def test_backreference_patterns_are_kept_whole() -> None:
+    table = parse_table(
+        {"rules": [{"class": "other", "pattern": r"(a)x|\1y"}], "actions": _actions()}
+    )
+    (rule,) = table.rules
+    assert [p.pattern for p in rule.alternatives] == [r"(a)x|\1y"]
+
+
+def test_global_flag_patterns_are_kept_whole() -> None:
+    table = parse_table(
+        {"rules": [{"class": "other", "pattern": "(?x) a b | c"}], "actions": _actions()}
+    )
+    (rule,) = table.rules
+    assert [p.pattern for p in rule.alternatives] == ["(?x) a b | c"]
+    assert rule.matches("xaby") and rule.matches("c") and not rule.matches("a b")
+
+
+def test_uppercase_patterns_are_rejected_but_escapes_are_fine() -> None:
+    with pytest.raises(FailureRulesError, match=r"write patterns in lowercase.*'R' at 0"):
+        parse_table({"rules": [{"class": "other", "pattern": "RESOURCE"}], "actions": _actions()})
+    table = parse_table(
+        {"rules": [{"class": "other", "pattern": r"a\Wb\d"}], "actions": _actions()}
+    )
+    assert table.match(None, "a-b1") is C.OTHER
+    assert table.rules[0].matches("a-b1")
+
+
+def test_only_the_head_of_a_huge_body_is_scanned() -> None:
+    head = b"<html>" + b"x" * (MATCH_CHARS + 10)
+    assert classify(500, head + b"prompt is too long", {}, now=NOW).cls is C.SERVER_ERROR
+    assert classify(500, b"prompt is too long" + head, {}, now=NOW).cls is C.CONTEXT_TOO_LONG

@@ -1,0 +1,94 @@
+"""Live routing state shared by every request: breakers, cooldowns, statistics and the
+strategies' counters. Used from the gateway's event loop only; every map is bounded."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from gateway.routing.breaker import CONNECTION_BREAKER, PROVIDER_BREAKER, BreakerBoard
+from gateway.routing.cooldown import Cooldowns
+from gateway.routing.stats import TargetStats
+from gateway.routing.strategies import RoundRobinState, StickyState
+
+
+def connection_key(connection_id: str) -> str:
+    return f"conn:{connection_id}"
+
+
+def model_key(connection_id: str, model: str) -> str:
+    return f"conn:{connection_id}:{model}"
+
+
+def provider_key(provider: str) -> str:
+    return f"prov:{provider}"
+
+
+@dataclass
+class Router:
+    clock: Callable[[], float] = time.monotonic
+    rng: random.Random = field(default_factory=random.Random)
+    breakers: BreakerBoard = field(init=False)
+    cooldowns: Cooldowns = field(init=False)
+    stats: TargetStats = field(init=False)
+    round_robin: RoundRobinState = field(default_factory=RoundRobinState)
+    sticky: StickyState = field(default_factory=StickyState)
+
+    def __post_init__(self) -> None:
+        self.breakers = BreakerBoard(self.clock)
+        self.cooldowns = Cooldowns(self.clock)
+        self.stats = TargetStats(self.clock)
+
+    # the strategies' StatsView ------------------------------------------------------------
+
+    def success_rate(self, key: str) -> float:
+        return self.stats.success_rate(key)
+
+    def latency_ms(self, key: str) -> float | None:
+        return self.stats.latency_ms(key)
+
+    def uses(self, key: str) -> int:
+        return self.stats.uses(key)
+
+    def in_flight(self, key: str) -> int:
+        return self.stats.in_flight(key)
+
+    def breaker_open(self, key: str) -> bool:
+        return self.breakers.is_open(key)
+
+    # gates --------------------------------------------------------------------------------
+
+    def blocked(self, connection_id: str, provider: str, model: str) -> str | None:
+        """Why this model on this connection must not be tried now, or None."""
+        key = connection_key(connection_id)
+        for cooling in (key, model_key(connection_id, model)):
+            until = self.cooldowns.until(cooling)
+            if until is not None:
+                reason = self.cooldowns.reason(cooling) or "cooling down"
+                return f"{reason}; cooling down for {until - self.clock():.0f} s more"
+        provider_breaker = self.breakers.for_key(provider_key(provider), PROVIDER_BREAKER)
+        if not provider_breaker.allow():
+            return "the provider's circuit breaker is open"
+        if not self.breakers.for_key(key, CONNECTION_BREAKER).allow():
+            provider_breaker.release()  # its half-open probe slot was not used after all
+            return "the connection's circuit breaker is open"
+        return None
+
+    def outcome(
+        self, connection_id: str, provider: str, *, ok: bool | None, reason: str | None = None
+    ) -> None:
+        """Tell both breakers how an attempt went: True success, False a failure that counts
+        (408, 5xx, timeouts, connection errors, invalid 200s), None says nothing (429, 4xx)."""
+        for key, config in (
+            (provider_key(provider), PROVIDER_BREAKER),
+            (connection_key(connection_id), CONNECTION_BREAKER),
+        ):
+            breaker = self.breakers.for_key(key, config)
+            if ok is True:
+                breaker.record_success()
+            elif ok is False:
+                breaker.record_failure(reason)
+            else:
+                breaker.release()
