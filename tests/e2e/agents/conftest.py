@@ -25,11 +25,8 @@ import platformdirs
 import pytest
 
 from gateway.service import GatewayService
-from tests.fakes.anthropic_upstream import FakeAnthropic
-from tests.fakes.gemini_upstream import FakeGemini
-from tests.fakes.openai_upstream import FakeOpenAI
-from tests.fakes.responses_upstream import FakeResponses
-from tests.support.gateway import CLIENT_KEY, import_toml, log_rows, start_service
+from tests.support.four_dialects import PREFIX, four_dialect_config, four_fakes
+from tests.support.gateway import import_toml, log_rows, start_service
 
 # name: (npm package, version, binary)
 CLIS = {
@@ -42,7 +39,6 @@ CLIS = {
 CACHE = Path(
     os.environ.get("SWITCHBOARD_E2E_CACHE") or platformdirs.user_cache_dir("switchboard-e2e-clis")
 )
-PREFIX = {"openai": "openai", "anthropic": "anthropic", "gemini": "gemini", "responses": "resp"}
 RUN_TIMEOUT_S = 90.0  # below pytest-timeout's 120 s, so a hang reports its output
 
 
@@ -204,12 +200,7 @@ def marker(prefix: str) -> str:
 
 @pytest.fixture
 async def agent_world(tmp_path: Path) -> AsyncIterator[AgentWorld]:
-    fakes = {
-        "openai": FakeOpenAI(),
-        "anthropic": FakeAnthropic(),
-        "gemini": FakeGemini(),
-        "responses": FakeResponses(),
-    }
+    fakes = four_fakes()
     for fake in fakes.values():
         await fake.start()
     data_dir = tmp_path / "data"
@@ -219,43 +210,7 @@ async def agent_world(tmp_path: Path) -> AsyncIterator[AgentWorld]:
         f'targets = ["{prefix}/fake-error-429", "{prefix}/fake-agent"]\n'
         for dialect, prefix in PREFIX.items()
     )
-    import_toml(
-        data_dir,
-        f"""
-[settings]
-require_api_key = true
-
-[[api_keys]]
-name = "agents"
-key = "{CLIENT_KEY}"
-
-[[connections]]
-name = "up-openai"
-provider = "openai"
-api_key = "{fakes["openai"].state.api_key}"
-base_url = "{fakes["openai"].base_url}"
-
-[[connections]]
-name = "up-anthropic"
-provider = "anthropic"
-api_key = "{fakes["anthropic"].state.api_key}"
-base_url = "{fakes["anthropic"].base_url}"
-
-[[connections]]
-name = "up-gemini"
-provider = "gemini"
-api_key = "{fakes["gemini"].state.api_key}"
-base_url = "{fakes["gemini"].base_url}"
-
-[[connections]]
-name = "up-responses"
-provider = "custom"
-dialect = "responses"
-alias = "resp"
-api_key = "{fakes["responses"].state.api_key}"
-base_url = "{fakes["responses"].base_url}"
-{combos}""",
-    )
+    import_toml(data_dir, four_dialect_config(fakes, key_name="agents", extra=combos))
     service = await start_service(data_dir)
     world = AgentWorld(service, fakes, tmp_path)
     try:

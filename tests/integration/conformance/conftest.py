@@ -10,16 +10,12 @@ from typing import Any
 import pytest
 
 from gateway.service import GatewayService
-from tests.fakes.anthropic_upstream import FakeAnthropic
-from tests.fakes.gemini_upstream import FakeGemini
-from tests.fakes.openai_upstream import FakeOpenAI
-from tests.fakes.responses_upstream import FakeResponses
 from tests.support.clients import Conversation, Spec, conversation
-from tests.support.gateway import CLIENT_KEY, import_toml, start_service
+from tests.support.four_dialects import PREFIX, four_dialect_config, four_fakes
+from tests.support.gateway import import_toml, start_service
 
 DIALECTS = ("openai", "anthropic", "gemini", "responses")
 # The model prefix each upstream dialect is reachable under.
-PREFIX = {"openai": "openai", "anthropic": "anthropic", "gemini": "gemini", "responses": "resp"}
 CELLS = [
     pytest.param(client, upstream, id=f"{client}-to-{upstream}")
     for client in DIALECTS
@@ -49,51 +45,10 @@ class World:
 
 @pytest.fixture
 async def world(data_dir: Path) -> AsyncIterator[World]:
-    fakes = {
-        "openai": FakeOpenAI(),
-        "anthropic": FakeAnthropic(),
-        "gemini": FakeGemini(),
-        "responses": FakeResponses(),
-    }
+    fakes = four_fakes()
     for fake in fakes.values():
         await fake.start()
-    import_toml(
-        data_dir,
-        f"""
-[settings]
-require_api_key = true
-
-[[api_keys]]
-name = "matrix"
-key = "{CLIENT_KEY}"
-
-[[connections]]
-name = "up-openai"
-provider = "openai"
-api_key = "{fakes["openai"].state.api_key}"
-base_url = "{fakes["openai"].base_url}"
-
-[[connections]]
-name = "up-anthropic"
-provider = "anthropic"
-api_key = "{fakes["anthropic"].state.api_key}"
-base_url = "{fakes["anthropic"].base_url}"
-
-[[connections]]
-name = "up-gemini"
-provider = "gemini"
-api_key = "{fakes["gemini"].state.api_key}"
-base_url = "{fakes["gemini"].base_url}"
-
-[[connections]]
-name = "up-responses"
-provider = "custom"
-dialect = "responses"
-alias = "resp"
-api_key = "{fakes["responses"].state.api_key}"
-base_url = "{fakes["responses"].base_url}"
-""",
-    )
+    import_toml(data_dir, four_dialect_config(fakes, key_name="matrix"))
     service = await start_service(data_dir)
     world = World(service, fakes)
     try:
