@@ -312,6 +312,11 @@ def _register_combo(commands_: Any, common: argparse.ArgumentParser) -> None:
     add.add_argument("name")
     add.add_argument("targets", nargs="+", metavar="TARGET", help="alias/model or combo name")
     add.add_argument("--strategy", choices=STRATEGIES, default="priority")
+    add.add_argument(
+        "--weights",
+        metavar="W,W,...",
+        help="weighted strategy: one positive weight per target, comma-separated",
+    )
     add.add_argument("--replace", action="store_true", help="replace a combo of that name")
     add.set_defaults(handler=combo_add)
     lst = sub.add_parser("list", parents=[common], help="list combos")
@@ -324,9 +329,14 @@ def _register_combo(commands_: Any, common: argparse.ArgumentParser) -> None:
 
 def combo_add(args: argparse.Namespace) -> int:
     try:
-        entry = ComboEntry(name=args.name, strategy=args.strategy, targets=args.targets)
-    except ValidationError as exc:
-        raise CliError(format_validation_error(exc, vars(args))) from None
+        weights = [float(w) for w in args.weights.split(",")] if args.weights else None
+        entry = ComboEntry(
+            name=args.name, strategy=args.strategy, targets=args.targets, weights=weights
+        )
+    except ValueError as exc:  # ValidationError included
+        if isinstance(exc, ValidationError):
+            raise CliError(format_validation_error(exc, vars(args))) from None
+        raise CliError(f"--weights: expected numbers separated by commas ({exc})") from None
     with open_context(args) as ctx:
         commands.add_combo(ctx, entry, replace=args.replace)
     print(f"Added combo {args.name!r}: {' → '.join(args.targets)}.")

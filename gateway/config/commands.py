@@ -162,7 +162,9 @@ def add_combo(ctx: Context, entry: ComboEntry, *, replace: bool = False) -> None
     custom = [c.alias for c in state.connections if c.alias]
     if problems := check_combos([("combo", entry)], ctx.catalog, custom, existing):
         raise ConfigError("\n".join(problems))
-    row = repo.ComboRow(entry.name, entry.strategy, tuple(entry.targets), entry.enabled)
+    row = repo.ComboRow(
+        entry.name, entry.strategy, tuple(entry.targets), entry.enabled, tuple(entry.weights or ())
+    )
     write_with_secrets(ctx, [], lambda conn, _: repo.upsert_combo(conn, row))
 
 

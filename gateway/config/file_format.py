@@ -12,7 +12,14 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from gateway.security.api_keys import validate_key_format
 
@@ -91,6 +98,16 @@ class ComboEntry(_Strict):
     strategy: Strategy = "priority"
     targets: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
     enabled: bool = True
+    weights: list[Annotated[float, Field(gt=0, le=1_000_000)]] | None = None
+
+    @model_validator(mode="after")
+    def _weights_match(self) -> ComboEntry:
+        if self.weights is not None and len(self.weights) != len(self.targets):
+            raise ValueError(
+                f"weights: {len(self.weights)} given for {len(self.targets)} "
+                "targets (one weight per target)"
+            )
+        return self
 
     @field_validator("targets")
     @classmethod

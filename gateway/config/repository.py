@@ -35,6 +35,7 @@ class ComboRow:
     strategy: str
     targets: tuple[str, ...]
     enabled: bool
+    weights: tuple[float, ...] = ()  # one per target, for the weighted strategy; () = all 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,25 +180,35 @@ def delete_connection(conn: apsw.Connection, name: str) -> bool:
 
 
 def list_combos(conn: apsw.Connection) -> tuple[ComboRow, ...]:
-    rows = conn.execute("SELECT name, strategy, targets, enabled FROM combos ORDER BY name")
+    rows = conn.execute(
+        "SELECT name, strategy, targets, enabled, weights FROM combos ORDER BY name"
+    )
     return tuple(
-        ComboRow(name, strategy, tuple(orjson.loads(targets)), bool(enabled))
-        for name, strategy, targets, enabled in rows
+        ComboRow(
+            name,
+            strategy,
+            tuple(orjson.loads(targets)),
+            bool(enabled),
+            tuple(orjson.loads(weights)),
+        )
+        for name, strategy, targets, enabled, weights in rows
     )
 
 
 def upsert_combo(conn: apsw.Connection, row: ComboRow) -> None:
     now = time.time()
     conn.execute(
-        "INSERT INTO combos(name, strategy, targets, enabled, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
+        "INSERT INTO combos(name, strategy, targets, enabled, weights, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
         "strategy = excluded.strategy, targets = excluded.targets, "
-        "enabled = excluded.enabled, updated_at = excluded.updated_at",
+        "enabled = excluded.enabled, weights = excluded.weights, "
+        "updated_at = excluded.updated_at",
         (
             row.name,
             row.strategy,
             orjson.dumps(list(row.targets)).decode(),
             int(row.enabled),
+            orjson.dumps(list(row.weights)).decode(),
             now,
             now,
         ),

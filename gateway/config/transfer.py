@@ -123,7 +123,14 @@ def import_config(ctx: Context, file: ConfigFile) -> ImportReport:
             repo.upsert_connection(conn, replace(row, secret_ref=ref))
         for combo in file.combos:
             repo.upsert_combo(
-                conn, repo.ComboRow(combo.name, combo.strategy, tuple(combo.targets), combo.enabled)
+                conn,
+                repo.ComboRow(
+                    combo.name,
+                    combo.strategy,
+                    tuple(combo.targets),
+                    combo.enabled,
+                    tuple(combo.weights or ()),
+                ),
             )
         for (name, plaintext, _), key_hash in zip(key_plan, hashes, strict=True):
             owner = repo.find_api_key_by_hash(conn, key_hash)
@@ -171,16 +178,20 @@ def export_config(ctx: Context, *, with_secrets: bool = False) -> dict[str, Any]
         "settings": dict(sorted(state.settings.items())),
         "api_keys": [{"name": key.name} for key in state.api_keys],
         "connections": connections,
-        "combos": [
-            {
-                "name": c.name,
-                "strategy": c.strategy,
-                "targets": list(c.targets),
-                "enabled": c.enabled,
-            }
-            for c in state.combos
-        ],
+        "combos": [_combo(c) for c in state.combos],
     }
+
+
+def _combo(row: repo.ComboRow) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "name": row.name,
+        "strategy": row.strategy,
+        "targets": list(row.targets),
+        "enabled": row.enabled,
+    }
+    if row.weights:
+        item["weights"] = list(row.weights)
+    return item
 
 
 def _duplicates(section: str, names: list[str], *, show: bool = True) -> list[str]:

@@ -41,9 +41,10 @@ def _expand(
 ) -> None:
     combo = snapshot.combos.get(name)
     if combo is not None and depth < MAX_DEPTH:
+        weights = combo.weights or (1.0,) * len(combo.targets)
         candidates = [
-            Candidate(target, position=i, cost_per_mtok=snapshot.costs.get(target))
-            for i, target in enumerate(combo.targets)
+            Candidate(target, weight=weight, position=i, cost_per_mtok=snapshot.costs.get(target))
+            for i, (target, weight) in enumerate(zip(combo.targets, weights, strict=True))
         ]
         before = len(out)
         for candidate in order_targets(

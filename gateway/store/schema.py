@@ -63,6 +63,10 @@ CREATE TABLE api_keys(
 CREATE UNIQUE INDEX api_keys_active_name ON api_keys(name) WHERE revoked_at IS NULL;
 """,
     ),
+    Migration(
+        name="0004_combo_weights",
+        sql="ALTER TABLE combos ADD COLUMN weights TEXT NOT NULL DEFAULT '[]';",
+    ),
 )
 
 LOGS_MIGRATIONS: tuple[Migration, ...] = (

@@ -1113,3 +1113,16 @@ def test_key_create_validates_the_name_like_the_import_file(
     assert result.out == ""
     assert result.err.startswith("switchboard: name: String should match pattern ")
     assert cli.json("key", "list") == []
+
+
+def test_combo_weights_from_the_cli(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["--data-dir", str(data_dir), "combo", "add", "w", "openai/a", "openai/b",
+            "--strategy", "weighted"]
+    assert main([*base, "--weights", "3,1"]) == 0
+    assert main(["--data-dir", str(data_dir), "config", "export", "--format", "json"]) == 0
+    exported = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    assert exported["combos"][0]["weights"] == [3.0, 1.0]
+    assert main([*base, "--weights", "3,x", "--replace"]) == 1
+    assert "--weights: expected numbers" in capsys.readouterr().err
+    assert main([*base, "--weights", "1", "--replace"]) == 1
+    assert "one weight per target" in capsys.readouterr().err

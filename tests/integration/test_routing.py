@@ -171,3 +171,23 @@ async def test_round_robin_accounts_take_turns(data_dir: Path, fakes: tuple) -> 
         assert (len(first.state.requests), len(second.state.requests)) == (4, 2)
     finally:
         await service.stop()
+
+
+async def test_weighted_combo_follows_its_weights(data_dir: Path, fakes: tuple) -> None:  # type: ignore[type-arg]
+    first, _ = fakes
+    service = await gateway_with(
+        data_dir,
+        account("a", first.base_url, "sk-a", 1)
+        + (
+            '\n[[combos]]\nname = "w"\nstrategy = "weighted"\n'
+            'targets = ["openai/heavy", "openai/light"]\nweights = [3, 1]\n'
+        ),
+    )
+    try:
+        service.runtime.router.rng.seed(7)
+        for _ in range(400):
+            assert (await ask(service, "w"))[0] == 200
+        heavy = sum(r.body["model"] == "heavy" for r in first.state.requests)
+        assert 270 <= heavy <= 330  # 3 : 1, a fixed seed
+    finally:
+        await service.stop()

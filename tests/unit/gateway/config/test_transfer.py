@@ -214,3 +214,12 @@ def test_reimporting_an_export_without_secrets_keeps_the_keys(data_dir: Path) ->
     run_import(data_dir, tomli_w.dumps(exported))
     assert sorted(MemoryKeyring.store.values()) == ["lab-key", "sk-test"]
     assert all(c.secret_ref for c in state(data_dir).connections)
+
+
+def test_combo_weights_round_trip_and_must_match_targets(data_dir: Path) -> None:
+    text = GOOD.replace('strategy = "priority"', 'strategy = "weighted"\nweights = [3, 1]')
+    run_import(data_dir, text)
+    exported = with_context(data_dir, lambda ctx: export_config(ctx))
+    assert exported["combos"][0]["weights"] == [3.0, 1.0]
+    with pytest.raises(ConfigFileError, match=r"combos\[0\] \('coding'\): .*one weight per target"):
+        parse_config_text(GOOD.replace('strategy = "priority"', "weights = [1]"), fmt="toml")

@@ -44,6 +44,7 @@ SAMPLE_ROWS: dict[str, list[tuple[str, tuple[str, ...], tuple[Any, ...]]]] = {
             ("k1", "laptop", "hash-abc", "sb-abc", 3.0),
         ),
     ],
+    "0004_combo_weights": [],  # a column on combos, covered by its 0002 sample row
     "0001_request_log": [
         (
             "request_log",
