@@ -1116,8 +1116,17 @@ def test_key_create_validates_the_name_like_the_import_file(
 
 
 def test_combo_weights_from_the_cli(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    base = ["--data-dir", str(data_dir), "combo", "add", "w", "openai/a", "openai/b",
-            "--strategy", "weighted"]
+    base = [
+        "--data-dir",
+        str(data_dir),
+        "combo",
+        "add",
+        "w",
+        "openai/a",
+        "openai/b",
+        "--strategy",
+        "weighted",
+    ]
     assert main([*base, "--weights", "3,1"]) == 0
     assert main(["--data-dir", str(data_dir), "config", "export", "--format", "json"]) == 0
     exported = json.loads(capsys.readouterr().out.split("\n", 1)[1])
