@@ -43,6 +43,8 @@ from gateway.server.translated import translate_body, translate_stream
 
 _LARGE_BODY = 1 << 20
 EXTENDED_CONTEXT_SUFFIX = "[1m]"
+# Pins a request to one target ("alias/model") or one account ("alias/model@connection").
+PIN_HEADER = "X-Switchboard-Model"
 # Client headers a same-dialect upstream may need (betas, API versions); auth never passes.
 _FORWARDED = ("anthropic-version", "anthropic-beta", "openai-beta")
 
@@ -73,7 +75,10 @@ async def serve(
 ) -> web.StreamResponse:
     snapshot = runtime.snapshot
     router = runtime.router
-    model = call.model
+    model, pinned_connection = call.model, ""
+    if pin := request.headers.get(PIN_HEADER):  # debugging: this target (and connection) only
+        model, _, pinned_connection = pin.strip().partition("@")
+        entry.requested_model = f"{call.model} (pinned to {pin.strip()})"
     extended = model.endswith(EXTENDED_CONTEXT_SUFFIX)
     if extended:
         model = model[: -len(EXTENDED_CONTEXT_SUFFIX)]
@@ -81,6 +86,15 @@ async def serve(
         targets = plan(snapshot, model, router)
     except ModelNotFoundError as exc:
         raise GatewayError(404, str(exc), code="model_not_found") from None
+    if pinned_connection:
+        targets = [t for t in targets if t.upstream.connection == pinned_connection]
+        if not targets:
+            raise GatewayError(
+                404,
+                f"{PIN_HEADER}: no enabled connection named "
+                f"{pinned_connection!r} serves {model!r}.",
+                code="model_not_found",
+            )
     usable = [t for t in targets if not t.upstream.problem]
     if call.translatable is not None:
         usable = [t for t in usable if t.upstream.dialect == call.codec.dialect]

@@ -191,3 +191,31 @@ async def test_weighted_combo_follows_its_weights(data_dir: Path, fakes: tuple) 
         assert 270 <= heavy <= 330  # 3 : 1, a fixed seed
     finally:
         await service.stop()
+
+
+async def test_the_pin_header_chooses_the_target_and_the_account(
+    data_dir: Path, fakes: tuple
+) -> None:  # type: ignore[type-arg]
+    first, second = fakes
+    service = await gateway_with(
+        data_dir, account("a", first.base_url, "sk-a", 1) + account("b", second.base_url, "sk-b", 2)
+    )
+    try:
+        async with aiohttp.ClientSession() as http:
+            url = f"{service.endpoint}/v1/chat/completions"
+            body = {"model": "openai/ignored", "messages": MESSAGES}
+            headers = {"x-api-key": CLIENT_KEY, "X-Switchboard-Model": "openai/pinned@b"}
+            async with http.post(url, json=body, headers=headers) as response:
+                assert response.status == 200
+            headers["X-Switchboard-Model"] = "openai/pinned@nobody"
+            async with http.post(url, json=body, headers=headers) as response:
+                assert response.status == 404
+                assert "'nobody'" in (await response.json())["error"]["message"]
+        assert first.state.requests == []
+        assert [r.body["model"] for r in second.state.requests] == ["pinned"]
+        await service.flush_logs()
+        assert log_rows(data_dir)[-2]["requested_model"] == (
+            "openai/ignored (pinned to openai/pinned@b)"
+        )
+    finally:
+        await service.stop()
