@@ -207,19 +207,12 @@ def _ms(since: float) -> float:
 
 
 def _usable(first: bytes, *, stream: bool) -> bool:
-    """A 200 worth relaying: a stream that sent something, or a JSON object."""
+    """A 200 worth relaying: a stream that sent something, or what looks like one JSON object
+    (a cut body fails earlier, while reading; parsing it all here would cost a second parse)."""
     if stream:
         return bool(first)
-    stripped = first.lstrip()
-    return stripped.startswith(b"{") and _is_json(stripped)
-
-
-def _is_json(data: bytes) -> bool:
-    try:
-        orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return False
-    return True
+    stripped = first.strip()
+    return stripped.startswith(b"{") and stripped.endswith(b"}")
 
 
 def _all_failed(attempts: Attempts, model: str) -> GatewayError:
