@@ -39,6 +39,13 @@ CLIS = {
 CACHE = Path(
     os.environ.get("SWITCHBOARD_E2E_CACHE") or platformdirs.user_cache_dir("switchboard-e2e-clis")
 )
+# Upstream dialect -> the provider id its connection has in the request log.
+PROVIDER = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "gemini": "gemini",
+    "responses": "custom-responses",
+}
 RUN_TIMEOUT_S = 90.0  # below pytest-timeout's 120 s, so a hang reports its output
 
 
@@ -192,6 +199,42 @@ class AgentWorld:
         """Request-log rows written since mark_log()."""
         await self.gateway.flush_logs()
         return [r for r in log_rows(self.gateway.data_dir) if int(r["id"]) > self._log_mark]  # type: ignore[call-overload]
+
+    def upstream_models(self, dialect: str) -> list[str]:
+        """The model of every generation request the upstream's fake received, in order."""
+        models: list[str] = []
+        for request in self.fakes[dialect].state.requests:
+            if request.method != "POST":
+                continue
+            if dialect == "gemini":  # /v1beta/models/<model>:streamGenerateContent
+                models.append(request.path.rsplit("/", 1)[-1].split(":", 1)[0])
+            else:
+                models.append(request.body["model"])
+        return models
+
+
+def check_log_rows(
+    client: str,
+    rows: list[dict[str, Any]],
+    dialect: str,
+    model: str,
+    *,
+    count: int | None = None,
+    upstream_model: str | None = None,
+) -> None:
+    """Every row of a run: the CLI's dialect, the upstream's provider, the model asked for,
+    a clean 200 streamed with tokens counted both ways."""
+    assert rows, "no request-log rows"
+    if count is not None:
+        assert len(rows) == count, rows
+    for row in rows:
+        assert row["client_dialect"] == client, row
+        assert row["provider"] == PROVIDER[dialect], row
+        assert row["requested_model"] == model, row
+        if upstream_model is not None:
+            assert row["upstream_model"] == upstream_model, row
+        assert (row["status"], row["error"], row["stream"]) == (200, None, 1), row
+        assert (row["tokens_in"] or 0) > 0 and (row["tokens_out"] or 0) > 0, row
 
 
 def marker(prefix: str) -> str:

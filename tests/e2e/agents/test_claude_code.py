@@ -17,11 +17,10 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.agents.conftest import AgentWorld, CliRun, marker
+from tests.e2e.agents.conftest import PROVIDER, AgentWorld, CliRun, marker
 from tests.support.gateway import CLIENT_KEY
 
 DIALECTS = ("anthropic", "openai")
-PROVIDER = {"anthropic": "anthropic", "openai": "openai"}
 # (scenario, upstream dialect) -> why it cannot work; none so far.
 UNSUPPORTED: dict[tuple[str, str], str] = {}
 CUT_LIMIT_S = 30.0  # a cut stream must end the run well within this

@@ -10,17 +10,16 @@ prints on stdout, everything else (banner, reasoning, commands run, errors) goes
 from __future__ import annotations
 
 import re
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.e2e.agents.conftest import AgentWorld, CliRun, marker
+from tests.e2e.agents.conftest import PROVIDER, AgentWorld, CliRun, check_log_rows, marker
 from tests.support.gateway import CLIENT_KEY
 
 DIALECTS = ["responses", "anthropic"]
-# Upstream dialect -> provider id in the request log.
-PROVIDER = {"responses": "custom-responses", "anthropic": "anthropic"}
+check_rows = partial(check_log_rows, "responses")
 # (scenario, upstream dialect) -> why it cannot work. Every combination works today.
 UNSUPPORTED: dict[tuple[str, str], str] = {}
 RUN_LIMIT_S = 60.0  # every run here takes about a second; a hang fails well before pytest's 120 s
@@ -88,25 +87,6 @@ async def run_codex(
     return await world.run(argv, env, home / "work", limit_s=RUN_LIMIT_S)
 
 
-def check_rows(
-    rows: list[dict[str, Any]], dialect: str, model: str, *, count: int | None = None
-) -> None:
-    """Every row: Codex's dialect, the upstream's provider, the model asked for, a 200 with
-    tokens counted."""
-    assert rows, "no request-log rows"
-    if count is not None:
-        assert len(rows) == count, rows
-    for row in rows:
-        assert row["client_dialect"] == "responses", row
-        assert row["provider"] == PROVIDER[dialect], row
-        assert row["requested_model"] == model, row
-        assert row["status"] == 200, row
-        assert row["error"] is None, row
-        assert row["stream"] == 1, row
-        assert (row["tokens_in"] or 0) > 0, row
-        assert (row["tokens_out"] or 0) > 0, row
-
-
 def tool_answer(run: CliRun, commands: int) -> str:
     """The final answer with Codex's exec_command result headers taken out (each command
     must have exited with 0)."""
@@ -114,10 +94,6 @@ def tool_answer(run: CliRun, commands: int) -> str:
     codes = EXEC_RESULT_HEADER.findall(answer)
     assert codes == ["0"] * commands, run.describe()
     return EXEC_RESULT_HEADER.sub("", answer)
-
-
-def upstream_models(world: AgentWorld, dialect: str) -> list[str]:
-    return [r.body["model"] for r in world.fakes[dialect].state.requests if r.method == "POST"]
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
@@ -195,7 +171,7 @@ async def test_429_fallback(
     assert "ERROR" not in run.stderr, run.describe()
     assert "too many requests" not in run.stderr.lower(), run.describe()
     # The first target answered 429, the second served the turn.
-    assert upstream_models(agent_world, dialect) == ["fake-error-429", "fake-agent"]
+    assert agent_world.upstream_models(dialect) == ["fake-error-429", "fake-agent"]
     rows = await agent_world.new_log_rows()
     check_rows(rows, dialect, combo)
     assert any(r["status"] == 200 and r["upstream_model"] == "fake-agent" for r in rows), rows
@@ -213,7 +189,7 @@ async def test_cut_stream(
     assert run.seconds < 20, run.describe()
     assert run.stdout == "", run.describe()
     assert "ERROR: stream disconnected before completion" in run.stderr, run.describe()
-    assert upstream_models(agent_world, dialect) == ["fake-cut"]
+    assert agent_world.upstream_models(dialect) == ["fake-cut"]
     (row,) = await agent_world.new_log_rows()
     assert row["client_dialect"] == "responses", row
     assert row["provider"] == PROVIDER[dialect], row

@@ -17,16 +17,17 @@ from __future__ import annotations
 
 import json
 import re
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.agents.conftest import AgentWorld, CliRun, marker
+from tests.e2e.agents.conftest import PROVIDER, AgentWorld, CliRun, check_log_rows, marker
 from tests.support.gateway import CLIENT_KEY
 
 DIALECTS = ("gemini", "openai")
-PROVIDER = {"gemini": "gemini", "openai": "openai"}
+check_rows = partial(check_log_rows, "gemini")
 # (scenario, upstream dialect) → why that combination cannot work. Nothing so far.
 UNSUPPORTED: dict[tuple[str, str], str] = {}
 THINKING = {"includeThoughts": True, "thinkingLevel": "HIGH"}
@@ -85,33 +86,6 @@ async def run_gemini(
     if tools:
         argv += ["--approval-mode", "yolo"]  # run_shell_command is only offered in yolo mode
     return await world.run(argv, env, home / "work")
-
-
-def upstream_models(world: AgentWorld, dialect: str) -> list[str]:
-    """The model of each request the fake upstream received, in order."""
-    models = []
-    for request in world.fakes[dialect].state.requests:
-        if dialect == "gemini":  # /v1beta/models/<model>:streamGenerateContent
-            models.append(request.path.rsplit("/", 1)[-1].split(":")[0])
-        else:
-            models.append(request.body["model"])
-    return models
-
-
-def check_rows(
-    rows: list[dict[str, Any]], dialect: str, *, count: int, model: str, upstream_model: str
-) -> None:
-    """``count`` successful rows, one per model turn, from this CLI to this upstream."""
-    assert len(rows) == count, rows
-    for row in rows:
-        assert row["client_dialect"] == "gemini", row
-        assert row["provider"] == PROVIDER[dialect], row
-        assert row["requested_model"] == model, row
-        assert row["upstream_model"] == upstream_model, row
-        assert row["status"] == 200, row
-        assert row["error"] is None, row
-        assert row["stream"] == 1, row
-        assert (row["tokens_in"] or 0) > 0, row
 
 
 def tool_outputs(answer: str) -> list[str]:
@@ -222,7 +196,7 @@ async def test_combo_fallback_on_429(
     assert run.code == 0, run.describe()
     assert run.stdout == f"{said}\n", run.describe()
     assert run.stderr.count("429") == 0, run.describe()
-    tried = upstream_models(agent_world, dialect)
+    tried = agent_world.upstream_models(dialect)
     assert tried == ["fake-error-429", "fake-agent"], tried
     check_rows(
         await agent_world.new_log_rows(),

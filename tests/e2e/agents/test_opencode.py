@@ -24,17 +24,17 @@ from __future__ import annotations
 
 import json
 import re
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.agents.conftest import AgentWorld, CliRun, marker
+from tests.e2e.agents.conftest import PROVIDER, AgentWorld, CliRun, check_log_rows, marker
 from tests.support.gateway import CLIENT_KEY
 
 DIALECTS = ["openai", "gemini"]
-# Upstream dialect -> provider id in the request log.
-PROVIDER = {"openai": "openai", "gemini": "gemini"}
+check_rows = partial(check_log_rows, "openai")
 # (scenario, upstream dialect) -> why it cannot work. Every combination works today.
 UNSUPPORTED: dict[tuple[str, str], str] = {}
 PROVIDER_ID = "switchboard"
@@ -101,25 +101,6 @@ async def run_opencode(
     return await world.run(argv, env, home / "work", limit_s=limit_s)
 
 
-def check_rows(
-    rows: list[dict[str, Any]], dialect: str, model: str, *, count: int | None = None
-) -> None:
-    """Every row: OpenCode's dialect, the upstream's provider, the model asked for, a 200
-    with tokens counted."""
-    assert rows, "no request-log rows"
-    if count is not None:
-        assert len(rows) == count, rows
-    for row in rows:
-        assert row["client_dialect"] == "openai", row
-        assert row["provider"] == PROVIDER[dialect], row
-        assert row["requested_model"] == model, row
-        assert row["status"] == 200, row
-        assert row["error"] is None, row
-        assert row["stream"] == 1, row
-        assert (row["tokens_in"] or 0) > 0, row
-        assert (row["tokens_out"] or 0) > 0, row
-
-
 def stderr_lines(run: CliRun) -> list[str]:
     return ANSI.sub("", run.stderr).splitlines()
 
@@ -134,19 +115,6 @@ def check_commands_ran(run: CliRun, outputs: list[str]) -> None:
         assert command in lines[at:], run.describe()
         at = lines.index(command, at) + 1
         assert lines[at] == output, run.describe()
-
-
-def upstream_models(world: AgentWorld, dialect: str) -> list[str]:
-    """The model of every generation request the fake upstream received."""
-    models: list[str] = []
-    for request in world.fakes[dialect].state.requests:
-        if request.method != "POST":
-            continue
-        if dialect == "gemini":
-            models.append(request.path.rsplit("/", 1)[-1].split(":", 1)[0])
-        else:
-            models.append(request.body["model"])
-    return models
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
@@ -225,7 +193,7 @@ async def test_429_fallback(
     assert run.stdout == f"{said}\n", run.describe()
     assert "Error" not in run.stderr, run.describe()
     # The first target answered 429, the second served the turn; OpenCode saw one answer.
-    assert upstream_models(agent_world, dialect) == ["fake-error-429", "fake-agent"]
+    assert agent_world.upstream_models(dialect) == ["fake-error-429", "fake-agent"]
     rows = await agent_world.new_log_rows()
     check_rows(rows, dialect, combo)
     assert any(r["status"] == 200 and r["upstream_model"] == "fake-agent" for r in rows), rows
@@ -249,7 +217,7 @@ async def test_cut_stream(
     body = json.loads(error.removeprefix("Error: "))
     assert body["code"] == "upstream_stream_interrupted", body
     assert body["type"] == "server_error", body
-    assert upstream_models(agent_world, dialect) == ["fake-cut"] * (1 + SESSION_RETRIES)
+    assert agent_world.upstream_models(dialect) == ["fake-cut"] * (1 + SESSION_RETRIES)
     rows = await agent_world.new_log_rows()
     assert len(rows) == 1 + SESSION_RETRIES, rows
     for row in rows:
