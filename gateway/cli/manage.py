@@ -14,7 +14,6 @@ from pydantic import ValidationError
 from gateway.cli.common import CliError, add_json_flag, open_context, print_json, print_table
 from gateway.config import commands
 from gateway.config.file_format import (
-    STRATEGIES,
     ApiKeyEntry,
     ComboEntry,
     ConnectionEntry,
@@ -24,6 +23,7 @@ from gateway.config.repository import get_connection, list_api_keys
 from gateway.config.snapshot import upstream_for
 from gateway.providers.catalog import default_catalog
 from gateway.providers.probe import probe
+from gateway.routing.strategies import STRATEGIES
 
 
 def register(commands_: Any, common: argparse.ArgumentParser) -> None:

@@ -21,29 +21,11 @@ from pydantic import (
     model_validator,
 )
 
+from gateway.routing.strategies import ComboStrategy
 from gateway.security.api_keys import validate_key_format
 
 Dialect = Literal["openai", "anthropic", "gemini", "responses"]
-Strategy = Literal[
-    "priority",
-    "weighted",
-    "round-robin",
-    "random",
-    "least-used",
-    "cost-optimized",
-    "p2c",
-    "latency-optimized",
-]
-STRATEGIES: tuple[str, ...] = (
-    "priority",
-    "weighted",
-    "round-robin",
-    "random",
-    "least-used",
-    "cost-optimized",
-    "p2c",
-    "latency-optimized",
-)
+Strategy = ComboStrategy
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 NAME_PATTERN = re.compile(_NAME)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final, Literal, get_args
@@ -19,12 +17,13 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from gateway.resources import read_toml, resource_path
+
 Dialect = Literal["openai", "anthropic", "gemini", "responses"]
 AuthKind = Literal["bearer", "x-api-key", "x-goog-api-key", "none"]
 Tier = Literal["subscription", "api-key", "cheap", "free", "local"]
 
 DIALECTS: Final[tuple[Dialect, ...]] = get_args(Dialect)
-RESOURCES_ENV: Final = "SWITCHBOARD_RESOURCES"
 CATALOG_FILE: Final = "providers.toml"
 
 _NAME_RE: Final = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
@@ -320,10 +319,7 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
 
 def default_catalog_path() -> Path:
     """The shipped resources/providers.toml, or the one in the SWITCHBOARD_RESOURCES folder."""
-    override = os.environ.get(RESOURCES_ENV, "").strip()
-    if override:
-        return Path(override).expanduser() / CATALOG_FILE
-    return Path(__file__).resolve().parents[2] / "resources" / CATALOG_FILE
+    return resource_path(CATALOG_FILE)
 
 
 def load_catalog(path: Path | None = None) -> Catalog:
@@ -331,18 +327,7 @@ def load_catalog(path: Path | None = None) -> Catalog:
     source = default_catalog_path() if path is None else Path(path)
     if source.is_dir():
         source = source / CATALOG_FILE
-    try:
-        with source.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise CatalogError(
-            f"{source}: provider catalog not found; reinstall Switchboard or point "
-            f"{RESOURCES_ENV} at the folder holding {CATALOG_FILE}"
-        ) from None
-    except OSError as exc:
-        raise CatalogError(f"{source}: cannot read the provider catalog: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(f"{source}: not valid TOML: {exc}") from None
+    data = read_toml(source, CATALOG_FILE, "provider catalog", CatalogError)
     return parse_catalog(data, source=str(source))
 
 

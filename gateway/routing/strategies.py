@@ -17,9 +17,9 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar, get_args
 
-STRATEGIES: tuple[str, ...] = (
+ComboStrategy = Literal[
     "priority",
     "weighted",
     "round-robin",
@@ -28,7 +28,8 @@ STRATEGIES: tuple[str, ...] = (
     "cost-optimized",
     "p2c",
     "latency-optimized",
-)
+]
+STRATEGIES: tuple[str, ...] = get_args(ComboStrategy)
 ACCOUNT_STRATEGIES: tuple[str, ...] = ("fill-first", "round-robin", "p2c", "random", "least-used")
 # The reference names the list-order strategy both ways; both spellings are accepted for
 # combos and accounts alike, and the tuples list the canonical one.

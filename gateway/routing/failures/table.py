@@ -8,9 +8,7 @@ first used. Importing this module reads nothing; :func:`default_table` loads on 
 from __future__ import annotations
 
 import functools
-import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -19,7 +17,7 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator
 
-from gateway.providers.catalog import RESOURCES_ENV
+from gateway.resources import read_toml, resource_path
 
 RULES_FILE: Final = "failure_rules.toml"
 _UPPER_OUTSIDE_ESCAPE: Final = re.compile(r"(?<!\\)[A-Z]")
@@ -268,10 +266,7 @@ def parse_table(data: Mapping[str, Any], source: str = "<failure rules>") -> Fai
 
 def default_table_path() -> Path:
     """The shipped resources/failure_rules.toml, or the one in the SWITCHBOARD_RESOURCES folder."""
-    override = os.environ.get(RESOURCES_ENV, "").strip()
-    if override:
-        return Path(override).expanduser() / RULES_FILE
-    return Path(__file__).resolve().parents[3] / "resources" / RULES_FILE
+    return resource_path(RULES_FILE)
 
 
 def load_table(path: Path | None = None) -> FailureTable:
@@ -279,18 +274,7 @@ def load_table(path: Path | None = None) -> FailureTable:
     source = default_table_path() if path is None else Path(path)
     if source.is_dir():
         source = source / RULES_FILE
-    try:
-        with source.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise FailureRulesError(
-            f"{source}: failure rules not found; reinstall Switchboard or point "
-            f"{RESOURCES_ENV} at the folder holding {RULES_FILE}"
-        ) from None
-    except OSError as exc:
-        raise FailureRulesError(f"{source}: cannot read the failure rules: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise FailureRulesError(f"{source}: not valid TOML: {exc}") from None
+    data = read_toml(source, RULES_FILE, "failure rules", FailureRulesError)
     return parse_table(data, source=str(source))
 
 
