@@ -145,7 +145,7 @@ class GatewayService:
                 _, self.created_key = await asyncio.to_thread(
                     commands.create_key, self.context, DEFAULT_KEY_NAME
                 )
-                self._runtime.snapshot = await asyncio.to_thread(self._build_snapshot)
+                self._runtime.install(await asyncio.to_thread(self._build_snapshot))
         except BaseException:
             await self.stop()
             raise
@@ -210,7 +210,7 @@ class GatewayService:
         """Rebuild the snapshot from the database now and swap it in."""
         snapshot = await asyncio.to_thread(self._build_snapshot)
         if self._runtime is not None:
-            self._runtime.snapshot = snapshot
+            self._runtime.install(snapshot)
         self._emit(Event("reloaded", str(snapshot.revision)))
         return snapshot
 

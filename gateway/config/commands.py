@@ -16,7 +16,13 @@ from typing import TypeVar
 import apsw
 
 from gateway.config import repository as repo
-from gateway.config.file_format import NAME_PATTERN, NAME_RULE, ComboEntry, ConnectionEntry
+from gateway.config.file_format import (
+    ALIAS_NAME_PATTERN,
+    NAME_PATTERN,
+    NAME_RULE,
+    ComboEntry,
+    ConnectionEntry,
+)
 from gateway.config.settings import coerce_setting
 from gateway.config.store import ConfigStore
 from gateway.config.validation import (
@@ -24,6 +30,8 @@ from gateway.config.validation import (
     check_connection,
     check_custom_aliases,
     check_exposure,
+    check_model_aliases,
+    check_providers,
 )
 from gateway.providers.catalog import Catalog
 from gateway.security.api_keys import display_prefix, generate_key, hash_key
@@ -86,6 +94,21 @@ def connection_row(
         models=tuple(entry.models),
         enabled=entry.enabled,
         priority=entry.priority,
+        rpm=entry.rpm,
+        min_gap_ms=entry.min_gap_ms,
+        max_concurrent=entry.max_concurrent,
+    )
+
+
+def combo_row(entry: ComboEntry) -> repo.ComboRow:
+    return repo.ComboRow(
+        entry.name,
+        entry.strategy,
+        tuple(entry.targets),
+        entry.enabled,
+        tuple(entry.weights or ()),
+        entry.system_prompt,
+        entry.cache,
     )
 
 
@@ -160,11 +183,13 @@ def add_combo(ctx: Context, entry: ComboEntry, *, replace: bool = False) -> None
         raise ConfigError(f"a combo named {entry.name!r} already exists")
     existing = {c.name: c.targets for c in state.combos if c.name != entry.name}
     custom = [c.alias for c in state.connections if c.alias]
-    if problems := check_combos([("combo", entry)], ctx.catalog, custom, existing):
+    aliases = dict(state.model_aliases)
+    problems = check_combos([("combo", entry)], ctx.catalog, custom, existing, aliases)
+    if entry.name in aliases:
+        problems.append(f"combo {entry.name!r}: a model alias has that name; choose another")
+    if problems:
         raise ConfigError("\n".join(problems))
-    row = repo.ComboRow(
-        entry.name, entry.strategy, tuple(entry.targets), entry.enabled, tuple(entry.weights or ())
-    )
+    row = combo_row(entry)
     write_with_secrets(ctx, [], lambda conn, _: repo.upsert_combo(conn, row))
 
 
@@ -215,4 +240,74 @@ def entry_from_row(row: repo.ConnectionRow) -> ConnectionEntry:
         enabled=row.enabled,
         models=list(row.models),
         api_key=None,
+        rpm=row.rpm,
+        min_gap_ms=row.min_gap_ms,
+        max_concurrent=row.max_concurrent,
     )
+
+
+def set_model_alias(ctx: Context, name: str, target: str) -> None:
+    """Clients may send ``name`` as a model; it routes to ``target`` (alias/model or combo)."""
+    if not ALIAS_NAME_PATTERN.match(name):
+        raise ConfigError(f"alias {name!r}: 1 to 128 letters, digits, '.', '_', ':' or '-', no '/'")
+    state = ctx.store.state()
+    custom = [c.alias for c in state.connections if c.alias]
+    combos = [c.name for c in state.combos]
+    if problems := check_model_aliases({name: target}, ctx.catalog, custom, combos, "alias"):
+        raise ConfigError("\n".join(problems))
+    write_with_secrets(ctx, [], lambda conn, _: repo.upsert_model_alias(conn, name, target))
+
+
+def remove_model_alias(ctx: Context, name: str) -> None:
+    state = ctx.store.state()
+    users = [c.name for c in state.combos if name in c.targets]
+    if users:
+        raise ConfigError(
+            f"alias {name!r} is a target of {', '.join(users)}; remove it there first"
+        )
+    if not write_with_secrets(ctx, [], lambda conn, _: repo.delete_model_alias(conn, name)):
+        raise ConfigError(f"no model alias named {name!r} (see `switchboard alias list`)")
+
+
+def set_provider(
+    ctx: Context, provider: str, *, enabled: bool | None = None, hidden: bool | None = None
+) -> repo.ProviderSettingsRow:
+    """Switch a catalog provider on or off, or hide it from the model lists."""
+    if problems := check_providers([provider], ctx.catalog, "provider"):
+        raise ConfigError("\n".join(problems))
+    current = next(
+        (p for p in ctx.store.state().providers if p.provider == provider),
+        repo.ProviderSettingsRow(provider),
+    )
+    row = repo.ProviderSettingsRow(
+        provider,
+        current.enabled if enabled is None else enabled,
+        current.hidden if hidden is None else hidden,
+    )
+    write_with_secrets(ctx, [], lambda conn, _: repo.upsert_provider_settings(conn, row))
+    return row
+
+
+def set_key_limits(
+    ctx: Context,
+    name: str,
+    *,
+    allowed_models: tuple[str, ...],
+    rpm: int | None,
+    requests_per_day: int | None,
+) -> None:
+    """Replace what a client key may use: model patterns (() = all) and request limits."""
+    for value, label in ((rpm, "rpm"), (requests_per_day, "requests_per_day")):
+        if value is not None and value < 1:
+            raise ConfigError(f"key {name!r}: {label} must be at least 1 (or unset)")
+    for pattern in allowed_models:
+        if not pattern or any(ch.isspace() for ch in pattern):
+            raise ConfigError(f"key {name!r}: {pattern!r} is not a model pattern")
+
+    def write(conn: apsw.Connection, _: dict[str, str]) -> bool:
+        return repo.set_key_limits(
+            conn, name, allowed_models=allowed_models, rpm=rpm, requests_per_day=requests_per_day
+        )
+
+    if not write_with_secrets(ctx, [], write):
+        raise ConfigError(f"no active key named {name!r} (see `switchboard key list`)")

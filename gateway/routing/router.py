@@ -8,7 +8,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gateway.routing.breaker import CONNECTION_BREAKER, PROVIDER_BREAKER, BreakerBoard
+from gateway.routing.breaker import (
+    CONNECTION_BREAKER,
+    PROVIDER_BREAKER,
+    BreakerBoard,
+    BreakerConfig,
+)
 from gateway.routing.cooldown import Cooldowns
 from gateway.routing.stats import TargetStats
 from gateway.routing.strategies import RoundRobinState, StickyState
@@ -35,6 +40,16 @@ class Router:
     stats: TargetStats = field(init=False)
     round_robin: RoundRobinState = field(default_factory=RoundRobinState)
     sticky: StickyState = field(default_factory=StickyState)
+    provider_breaker: BreakerConfig = PROVIDER_BREAKER
+    connection_breaker: BreakerConfig = CONNECTION_BREAKER
+
+    def configure_breakers(self, provider: BreakerConfig, connection: BreakerConfig) -> None:
+        """Adopt new thresholds (a settings change); each breaker keeps its state and takes
+        the new config the next time it is used."""
+        if provider != self.provider_breaker:
+            self.provider_breaker = provider
+        if connection != self.connection_breaker:
+            self.connection_breaker = connection
 
     def __post_init__(self) -> None:
         self.breakers = BreakerBoard(self.clock)
@@ -68,10 +83,10 @@ class Router:
             if until is not None:
                 reason = self.cooldowns.reason(cooling) or "cooling down"
                 return f"{reason}; cooling down for {until - self.clock():.0f} s more"
-        provider_breaker = self.breakers.for_key(provider_key(provider), PROVIDER_BREAKER)
+        provider_breaker = self.breakers.for_key(provider_key(provider), self.provider_breaker)
         if not provider_breaker.allow():
             return "the provider's circuit breaker is open"
-        if not self.breakers.for_key(key, CONNECTION_BREAKER).allow():
+        if not self.breakers.for_key(key, self.connection_breaker).allow():
             provider_breaker.release()  # its half-open probe slot was not used after all
             return "the connection's circuit breaker is open"
         return None
@@ -82,8 +97,8 @@ class Router:
         """Tell both breakers how an attempt went: True success, False a failure that counts
         (408, 5xx, timeouts, connection errors, invalid 200s), None says nothing (429, 4xx)."""
         for key, config in (
-            (provider_key(provider), PROVIDER_BREAKER),
-            (connection_key(connection_id), CONNECTION_BREAKER),
+            (provider_key(provider), self.provider_breaker),
+            (connection_key(connection_id), self.connection_breaker),
         ):
             breaker = self.breakers.for_key(key, config)
             if ok is True:

@@ -691,7 +691,10 @@ def test_combo_cycle_is_refused(cli: Cli) -> None:
 def test_combo_unknown_combo_target_is_refused(cli: Cli) -> None:
     result = cli("combo", "add", "a", "ghost")
     assert result.code == 1
-    assert result.err == "switchboard: combo.targets[0]: 'ghost' is not a combo\n"
+    assert (
+        result.err
+        == "switchboard: combo.targets[0]: 'ghost' is neither a combo nor a model alias\n"
+    )
 
 
 def test_removing_a_combo_used_by_another_is_refused(cli: Cli) -> None:

@@ -110,7 +110,7 @@ def test_combo_nesting_limits(data_dir: Path) -> None:
         add("d", "c")
     with pytest.raises(ConfigError, match=r"contain themselves \(a → c → b → a\)"):
         add("a", "c", replace=True)
-    with pytest.raises(ConfigError, match="'nope' is not a combo"):
+    with pytest.raises(ConfigError, match="'nope' is neither a combo nor a model alias"):
         add("e", "nope")
     with pytest.raises(ConfigError, match="is a target of b"):
         with_context(data_dir, lambda ctx: commands.remove_combo(ctx, "a"))
