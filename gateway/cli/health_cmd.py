@@ -166,7 +166,7 @@ def _row(provider: str, connection: dict[str, Any], now: float) -> tuple[str, ..
         "; ".join(cells) or "-",
         f"{connection['success_rate'] * 100:.0f}%",
         requests,
-        f"{latency['p50']:.0f}/{latency['p95']:.0f}/{latency['p99']:.0f}" if latency else "-",
+        "/".join(_ms(latency[p]) for p in ("p50", "p95", "p99")) if latency else "-",
         last,
     )
 
@@ -176,6 +176,10 @@ def _cooling(cooldown: dict[str, Any]) -> str:
     until = datetime.fromtimestamp(cooldown["until"])
     when = until.strftime("%H:%M:%S" if cooldown["seconds_left"] < 12 * 3600 else "%Y-%m-%d %H:%M")
     return f"{what} until {when} ({_duration(cooldown['seconds_left'])})"
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f}" if value < 10 else f"{value:.0f}"
 
 
 def _duration(seconds: float) -> str:
