@@ -12,9 +12,11 @@ import asyncio
 import contextlib
 import errno
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from secrets import token_urlsafe
 from typing import ParamSpec, TypeVar
 
 from aiohttp import web
@@ -26,6 +28,8 @@ from gateway.config.validation import check_exposure
 from gateway.observe.request_log import RequestLog
 from gateway.providers.catalog import Catalog, default_catalog
 from gateway.providers.upstream import create_session
+from gateway.routing.health import HealthReport, build_report, reset
+from gateway.run_file import RunInfo, remove_run_file, write_run_file
 from gateway.security.secrets import Secrets, open_secrets
 from gateway.server.app import create_app
 from gateway.server.runtime import Runtime
@@ -84,6 +88,7 @@ class GatewayService:
         self.host = host or "127.0.0.1"
         self.port = port or 0
         self.created_key: str | None = None  # plaintext of a key made at first start, shown once
+        self._admin_token: str | None = None  # fresh per start; in <data_dir>/run/gateway.json
 
     # lifecycle ------------------------------------------------------------------------------
 
@@ -139,7 +144,9 @@ class GatewayService:
                 raise ServiceError(f"Refusing to start: {problem}.")
             assert self._logs is not None
             self._runtime = Runtime(snapshot, create_session(), RequestLog(self._logs))
+            self._admin_token = token_urlsafe(32)
             await self._serve(self._runtime)
+            await self._write_run_file(self._admin_token)
             # Only once the port is ours: a failed start must not leave a key nobody saw.
             if snapshot.settings.require_api_key and not snapshot.key_names_by_hash:
                 _, self.created_key = await asyncio.to_thread(
@@ -153,6 +160,9 @@ class GatewayService:
         self._emit(Event("started", self.endpoint))
 
     async def stop(self) -> None:
+        if self._admin_token is not None:  # first, so the CLI stops finding a closing gateway
+            await asyncio.to_thread(remove_run_file, self.data_dir, self._admin_token)
+            self._admin_token = None
         if self._reload_task is not None:
             self._reload_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -180,7 +190,9 @@ class GatewayService:
 
     async def _serve(self, runtime: Runtime) -> None:
         self._runner = web.AppRunner(
-            create_app(runtime), access_log=None, shutdown_timeout=self._shutdown_timeout
+            create_app(runtime, self._admin_token),
+            access_log=None,
+            shutdown_timeout=self._shutdown_timeout,
         )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
@@ -199,6 +211,35 @@ class GatewayService:
             server = site._server
             sockets = getattr(server, "sockets", None) or []
             self.port = sockets[0].getsockname()[1]
+
+    async def _write_run_file(self, admin_token: str) -> None:
+        info = RunInfo(os.getpid(), self.host, self.port, admin_token)
+        try:
+            await asyncio.to_thread(write_run_file, self.data_dir, info)
+        except OSError as exc:
+            raise ServiceError(
+                f"Cannot write the runtime file in {self.data_dir / 'run'}: {exc.strerror}."
+            ) from None
+
+    # routing health -------------------------------------------------------------------------
+
+    def health(self) -> HealthReport:
+        """Breakers, cooldowns, last errors and statistics of every enabled connection."""
+        return build_report(self.runtime.router, self.snapshot.upstreams)
+
+    def reset_health(
+        self, provider: str | None = None, connection: str | None = None, *, stats: bool = False
+    ) -> int:
+        """Forget breakers and cooldowns of everything, one provider or one connection (by
+        name); how many were not healthy. Raises routing.health.UnknownTarget for a name no
+        enabled connection has. Call it on the gateway's loop."""
+        return reset(
+            self.runtime.router,
+            self.snapshot.upstreams,
+            provider=provider,
+            connection=connection,
+            stats=stats,
+        )
 
     # configuration --------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""Live routing state shared by every request: breakers, cooldowns, statistics and the
-strategies' counters. Used from the gateway's event loop only; every map is bounded."""
+"""Live routing state shared by every request: breakers, cooldowns, statistics, each
+connection's last error and the strategies' counters. Used from the gateway's event loop
+only; every map is bounded."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from gateway.routing.breaker import (
     BreakerConfig,
 )
 from gateway.routing.cooldown import Cooldowns
+from gateway.routing.last_error import LastErrors
 from gateway.routing.stats import TargetStats
 from gateway.routing.strategies import RoundRobinState, StickyState
 
@@ -38,6 +40,7 @@ class Router:
     breakers: BreakerBoard = field(init=False)
     cooldowns: Cooldowns = field(init=False)
     stats: TargetStats = field(init=False)
+    last_errors: LastErrors = field(init=False)  # by connection_key, for the health view
     round_robin: RoundRobinState = field(default_factory=RoundRobinState)
     sticky: StickyState = field(default_factory=StickyState)
     provider_breaker: BreakerConfig = PROVIDER_BREAKER
@@ -55,6 +58,7 @@ class Router:
         self.breakers = BreakerBoard(self.clock)
         self.cooldowns = Cooldowns(self.clock)
         self.stats = TargetStats(self.clock)
+        self.last_errors = LastErrors(self.clock)
 
     # the strategies' StatsView ------------------------------------------------------------
 
@@ -95,7 +99,10 @@ class Router:
         self, connection_id: str, provider: str, *, ok: bool | None, reason: str | None = None
     ) -> None:
         """Tell both breakers how an attempt went: True success, False a failure that counts
-        (408, 5xx, timeouts, connection errors, invalid 200s), None says nothing (429, 4xx)."""
+        (408, 5xx, timeouts, connection errors, invalid 200s), None says nothing (429, 4xx).
+        The ``reason`` of any failure, counted or not, becomes the connection's last error."""
+        if ok is not True and reason is not None:
+            self.last_errors.record(connection_key(connection_id), reason)
         for key, config in (
             (provider_key(provider), self.provider_breaker),
             (connection_key(connection_id), self.connection_breaker),
