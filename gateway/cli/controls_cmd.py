@@ -40,7 +40,10 @@ def describe_error(error: ValidationError, flags: Mapping[str, str] = FLAGS) -> 
     """One line per problem, naming the option the user typed (``--rpm``) or the field."""
     lines = []
     for item in error.errors():
-        head, *rest = item["loc"] or ("value",)
+        if not item["loc"]:  # a rule across fields: its message names them
+            lines.append(item["msg"].removeprefix("Value error, "))
+            continue
+        head, *rest = item["loc"]
         where = flags.get(str(head), str(head))
         where += "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in rest)
         lines.append(f"{where}: {item['msg']}")

@@ -694,3 +694,11 @@ def test_combo_add_refuses_an_empty_system_prompt(cli: Cli) -> None:
     err = cli.refused("combo", "add", "terse", "openai/gpt-4o", "--system-prompt", " ")
     assert err == "switchboard: --system-prompt: String should have at least 1 character\n"
     assert cli.json("combo", "list") == []
+
+
+def test_combo_add_names_the_rule_a_combination_of_options_breaks(cli: Cli) -> None:
+    args = ("combo", "add", "w", "openai/a", "openai/b", "--strategy", "weighted")
+    err = cli.refused(*args, "--weights", "1")
+    assert err == "switchboard: weights: 1 given for 2 targets (one weight per target)\n"
+    cli.ok(*args, "--weights", "3,1", "--no-cache")
+    assert cli.export()["combos"][0]["weights"] == [3.0, 1.0]
