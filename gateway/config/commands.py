@@ -155,10 +155,21 @@ def remove_connection(ctx: Context, name: str) -> None:
         ctx.secrets.delete(existing.secret_ref)
 
 
-def create_key(ctx: Context, name: str, key: str | None = None) -> tuple[repo.ApiKeyRow, str]:
-    """Create a client API key; returns the row and the plaintext, which is never stored."""
+def create_key(
+    ctx: Context,
+    name: str,
+    key: str | None = None,
+    *,
+    allowed_models: tuple[str, ...] = (),
+    rpm: int | None = None,
+    requests_per_day: int | None = None,
+) -> tuple[repo.ApiKeyRow, str]:
+    """Create a client API key, with its limits in the same transaction (a key is never active
+    unrestricted when it was meant to be limited); returns the row and the plaintext, which is
+    never stored."""
     if not NAME_PATTERN.match(name):
         raise ConfigError(f"key name {name!r}: {NAME_RULE}")
+    _check_key_limits(name, allowed_models, rpm, requests_per_day)
     plaintext = key or generate_key()
     key_hash = hash_key(plaintext)
 
@@ -167,7 +178,15 @@ def create_key(ctx: Context, name: str, key: str | None = None) -> tuple[repo.Ap
             raise ConfigError(f"an active key named {name!r} already exists")
         if repo.find_api_key_by_hash(conn, key_hash) is not None:
             raise ConfigError("that key is already registered")
-        return repo.insert_api_key(conn, name, key_hash, display_prefix(plaintext))
+        return repo.insert_api_key(
+            conn,
+            name,
+            key_hash,
+            display_prefix(plaintext),
+            allowed_models=allowed_models,
+            rpm=rpm,
+            requests_per_day=requests_per_day,
+        )
 
     return write_with_secrets(ctx, [], write), plaintext
 
@@ -246,16 +265,26 @@ def entry_from_row(row: repo.ConnectionRow) -> ConnectionEntry:
     )
 
 
-def set_model_alias(ctx: Context, name: str, target: str) -> None:
-    """Clients may send ``name`` as a model; it routes to ``target`` (alias/model or combo)."""
+def set_model_alias(ctx: Context, name: str, target: str, *, replace: bool = True) -> None:
+    """Clients may send ``name`` as a model; it routes to ``target`` (alias/model or combo).
+    With ``replace=False`` an existing alias of that name is refused, not changed."""
     if not ALIAS_NAME_PATTERN.match(name):
         raise ConfigError(f"alias {name!r}: 1 to 128 letters, digits, '.', '_', ':' or '-', no '/'")
+    if not target or len(target) > 200 or any(ch.isspace() for ch in target):
+        # the file format's rule, so an export can always be imported again
+        raise ConfigError(f"alias {name!r}: {target!r} is not a model name (no spaces)")
     state = ctx.store.state()
     custom = [c.alias for c in state.connections if c.alias]
     combos = [c.name for c in state.combos]
     if problems := check_model_aliases({name: target}, ctx.catalog, custom, combos, "alias"):
         raise ConfigError("\n".join(problems))
-    write_with_secrets(ctx, [], lambda conn, _: repo.upsert_model_alias(conn, name, target))
+
+    def write(conn: apsw.Connection, _: dict[str, str]) -> None:
+        if not replace and name in dict(repo.list_model_aliases(conn)):
+            raise ConfigError(f"a model alias named {name!r} already exists")
+        repo.upsert_model_alias(conn, name, target)
+
+    write_with_secrets(ctx, [], write)
 
 
 def remove_model_alias(ctx: Context, name: str) -> None:
@@ -297,12 +326,7 @@ def set_key_limits(
     requests_per_day: int | None,
 ) -> None:
     """Replace what a client key may use: model patterns (() = all) and request limits."""
-    for value, label in ((rpm, "rpm"), (requests_per_day, "requests_per_day")):
-        if value is not None and value < 1:
-            raise ConfigError(f"key {name!r}: {label} must be at least 1 (or unset)")
-    for pattern in allowed_models:
-        if not pattern or any(ch.isspace() for ch in pattern):
-            raise ConfigError(f"key {name!r}: {pattern!r} is not a model pattern")
+    _check_key_limits(name, allowed_models, rpm, requests_per_day)
 
     def write(conn: apsw.Connection, _: dict[str, str]) -> bool:
         return repo.set_key_limits(
@@ -311,3 +335,14 @@ def set_key_limits(
 
     if not write_with_secrets(ctx, [], write):
         raise ConfigError(f"no active key named {name!r} (see `switchboard key list`)")
+
+
+def _check_key_limits(
+    name: str, allowed_models: tuple[str, ...], rpm: int | None, requests_per_day: int | None
+) -> None:
+    for value, label in ((rpm, "rpm"), (requests_per_day, "requests_per_day")):
+        if value is not None and value < 1:
+            raise ConfigError(f"key {name!r}: {label} must be at least 1 (or unset)")
+    for pattern in allowed_models:
+        if not pattern or any(ch.isspace() for ch in pattern):
+            raise ConfigError(f"key {name!r}: {pattern!r} is not a model pattern")
