@@ -14,14 +14,17 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import apsw
+from pydantic import ValidationError
 
 from gateway.config import repository as repo
 from gateway.config.file_format import (
     ALIAS_NAME_PATTERN,
     NAME_PATTERN,
     NAME_RULE,
+    ApiKeyEntry,
     ComboEntry,
     ConnectionEntry,
+    format_validation_error,
 )
 from gateway.config.settings import coerce_setting
 from gateway.config.store import ConfigStore
@@ -340,9 +343,14 @@ def set_key_limits(
 def _check_key_limits(
     name: str, allowed_models: tuple[str, ...], rpm: int | None, requests_per_day: int | None
 ) -> None:
-    for value, label in ((rpm, "rpm"), (requests_per_day, "requests_per_day")):
-        if value is not None and value < 1:
-            raise ConfigError(f"key {name!r}: {label} must be at least 1 (or unset)")
-    for pattern in allowed_models:
-        if not pattern or any(ch.isspace() for ch in pattern):
-            raise ConfigError(f"key {name!r}: {pattern!r} is not a model pattern")
+    """The import format's rules (file_format.ApiKeyEntry), so whatever is stored re-imports."""
+    data = {
+        "name": name,
+        "allowed_models": list(allowed_models),
+        "rpm": rpm,
+        "requests_per_day": requests_per_day,
+    }
+    try:
+        ApiKeyEntry.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"key {name!r}: " + format_validation_error(exc, data)) from None
