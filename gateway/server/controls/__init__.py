@@ -30,8 +30,11 @@ def system_prefix(snapshot: Snapshot, model: str) -> str:
     combo = snapshot.combos.get(model)
     if combo is None and (target := snapshot.model_aliases.get(model)) is not None:
         combo = snapshot.combos.get(target)
-    texts = (snapshot.settings.system_prompt, combo.system_prompt if combo else None)
-    return prompt.SEPARATOR.join(text for text in texts if text)
+    configured = snapshot.settings.system_prompt
+    of_combo = combo.system_prompt if combo is not None else None
+    if configured and of_combo:
+        return f"{configured}{prompt.SEPARATOR}{of_combo}"
+    return configured or of_combo or ""
 
 
 def apply_controls(call: ClientCall, snapshot: Snapshot, model: str) -> ClientCall:

@@ -122,7 +122,7 @@ def gemini(body: Body, mode: str, budget: Budget, model: str) -> Body:
         return body  # no reasoning asked for
     budget_key = "thinking_budget" if thinking_key == "thinking_config" else "thinkingBudget"
     if mode == OFF:
-        if "-pro" in model:
+        if "-pro" in model.lower():
             return {**body, config_key: _without(config, thinking_key)}
         changed: Body = {budget_key: 0}
     else:

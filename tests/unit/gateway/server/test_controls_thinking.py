@@ -300,3 +300,36 @@ def test_adaptive_counts_four_bytes_per_token_when_the_body_cannot_be_read() -> 
     unreadable = ClientCall(Unreadable(), small, orjson.dumps(small), "m", False)  # type: ignore[arg-type]
     out = apply_controls(unreadable, snapshot(thinking_mode="adaptive", thinking_budget=20000), "m")
     assert out.body["reasoning_effort"] == "low"  # a tiny body: the 1,024 floor
+
+
+REASONING_REQUESTS = {
+    "openai": {"model": "m", "messages": [], "reasoning_effort": "high"},
+    "anthropic": {
+        "model": "m",
+        "max_tokens": 10,
+        "thinking": {"type": "enabled", "budget_tokens": 2000},
+    },
+    "gemini": gemini_body({"thinkingBudget": 2000}),
+    "responses": {"model": "m", "input": "x", "reasoning": {"effort": "high"}},
+}
+
+
+@pytest.mark.parametrize("dialect", sorted(REASONING_REQUESTS))
+def test_passthrough_leaves_every_dialect_as_sent(dialect: str) -> None:
+    original = call(dialect, REASONING_REQUESTS[dialect])
+    assert apply_controls(original, snapshot(thinking_mode="passthrough"), "m") is original
+
+
+@pytest.mark.parametrize("dialect", sorted(REASONING_REQUESTS))
+def test_every_mode_changes_a_reasoning_request_in_every_dialect(dialect: str) -> None:
+    original = call(dialect, REASONING_REQUESTS[dialect])
+    for mode in ("off", "fixed", "adaptive"):
+        out = apply_controls(original, snapshot(thinking_mode=mode, thinking_budget=4000), "m")
+        assert out.body != original.body, mode
+        assert orjson.loads(out.raw) == out.body
+
+
+def test_gemini_pro_check_ignores_case() -> None:
+    body = gemini_body({"thinkingBudget": 100})
+    out = run(thinking.gemini, body, "off", model="gemini/Gemini-2.5-PRO")
+    assert out["generationConfig"] == {"temperature": 0.2}
