@@ -36,6 +36,7 @@ from gateway.routing.attempts import Attempts
 from gateway.routing.failures import Failure, classify
 from gateway.routing.plan import plan
 from gateway.routing.resolve import ModelNotFoundError, Target
+from gateway.server.controls import apply_controls
 from gateway.server.errors import GatewayError, error_response
 from gateway.server.passthrough import passed_headers, relay_body, relay_stream
 from gateway.server.runtime import Runtime
@@ -82,6 +83,10 @@ async def serve(
     extended = model.endswith(EXTENDED_CONTEXT_SUFFIX)
     if extended:
         model = model[: -len(EXTENDED_CONTEXT_SUFFIX)]
+    asked = (call.model.removesuffix(EXTENDED_CONTEXT_SUFFIX), model)  # as sent, as pinned
+    runtime.key_limits.admit(
+        entry.key_name, snapshot.key_policies, asked, counted=not call.endpoint
+    )
     try:
         targets = plan(snapshot, model, router)
     except ModelNotFoundError as exc:
@@ -107,6 +112,7 @@ async def serve(
             f"No connection can serve {model!r}: " + "; ".join(problems),
             code="upstream_unavailable",
         )
+    call = apply_controls(call, snapshot, model)  # system prompt, thinking mode
     settings = snapshot.settings
     timeout = timeouts(settings.upstream_connect_timeout_s, settings.upstream_read_timeout_s)
     translation = _Translation(call, extended, runtime.replay)

@@ -98,10 +98,14 @@ def _model_entry(model_id: str, context: int | None) -> dict[str, Any]:
     }
 
 
-def gemini_models(snapshot: Snapshot) -> list[dict[str, Any]]:
+def gemini_models(snapshot: Snapshot, *, hidden: bool = False) -> list[dict[str, Any]]:
+    """The models of the enabled connections, then the combos; those of hidden providers
+    only with ``hidden`` (they stay routable and can be fetched one by one)."""
     seen: set[str] = set()
     models = []
     for upstream in snapshot.upstreams:
+        if not hidden and upstream.provider in snapshot.hidden_providers:
+            continue
         for model in sorted(upstream.models):
             model_id = f"{upstream.alias}/{model}"
             if model_id not in seen:
@@ -131,7 +135,7 @@ async def get_model(request: web.Request) -> web.Response:
     try:
         authenticate(request, snapshot)
         wanted = request.match_info["tail"].removeprefix("models/")
-        for model in gemini_models(snapshot):
+        for model in gemini_models(snapshot, hidden=True):
             if model["baseModelId"] == wanted:
                 return web.Response(
                     body=orjson.dumps(model),

@@ -16,10 +16,13 @@ from gateway.server.runtime import RUNTIME
 
 
 def models_body(snapshot: Snapshot) -> bytes:
-    """Every ``alias/model`` of the enabled connections, then the combos."""
+    """Every ``alias/model`` of the enabled connections of providers not hidden, then the
+    combos."""
     seen: set[str] = set()
     data = []
     for upstream in snapshot.upstreams:
+        if upstream.provider in snapshot.hidden_providers:
+            continue  # still routable, just not listed
         for model in sorted(upstream.models):
             model_id = f"{upstream.alias}/{model}"
             if model_id not in seen:

@@ -13,6 +13,7 @@ from gateway.formats.replay import ReplayCache
 from gateway.observe.request_log import RequestLog
 from gateway.routing.breaker import BreakerConfig
 from gateway.routing.router import Router
+from gateway.server.key_limits import KeyLimits
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Runtime:
     models_cache: tuple[int, bytes] | None = None  # (snapshot revision, /v1/models body)
     replay: ReplayCache = field(default_factory=ReplayCache)  # reasoning across dialects
     router: Router = field(default_factory=Router)  # breakers, cooldowns, stats, strategies
+    key_limits: KeyLimits = field(default_factory=KeyLimits)  # per client key (key_policies)
     keepalive_s: float = 15.0  # translated streams: a ping after this long without a byte
 
     def __post_init__(self) -> None:
@@ -36,6 +38,7 @@ class Runtime:
             BreakerConfig(settings.provider_breaker_failures, settings.provider_breaker_open_s),
             BreakerConfig(settings.connection_breaker_failures, settings.connection_breaker_open_s),
         )
+        self.key_limits.configure(snapshot.key_policies)
         self.snapshot = snapshot
 
 
