@@ -88,15 +88,19 @@ class Attempts:
             key = model_key(upstream.connection_id, target.model)
         retry_at = failure.retry_at
         if action.cooldown != "none":
-            level = router.cooldowns.level(key)
+            cooldowns = router.cooldowns
+            level = cooldowns.level(key)
             now = router.clock()
-            until = (
-                retry_at
-                if retry_at is not None
-                else now + backoff_seconds(level, cap=BACKOFF_CAP_S)
-            )
+            backoff_until = cooldowns.until(key)
+            if backoff_until is not None:
+                # Sent before the key began cooling down (a concurrent request): the same
+                # episode, so the backoff must not escalate once per request in flight.
+                level = max(level - 1, 0)
+            else:
+                backoff_until = now + backoff_seconds(level, cap=BACKOFF_CAP_S)
+            until = retry_at if retry_at is not None else backoff_until
             if action.cooldown == "until_reset" or retry_at is None or until > now:
-                router.cooldowns.set(key, until, str(failure.cls), level + 1)
+                cooldowns.set(key, until, str(failure.cls), level + 1)
                 retry_at = until
         self.records.append(
             AttemptRecord(
