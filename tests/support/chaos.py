@@ -102,11 +102,8 @@ async def chaos_world(
             extra=dead_connections() + provider_pair(fakes["openai"]) + extra,
         )
         import_toml(data_dir, config)
-        service = await start_service(data_dir)
         clock = FakeClock()
-        # The runtime's router is read afresh by every request: swapping it before the first
-        # one gives the gateway a clock the test controls, with no hook in the service.
-        service.runtime.router = Router(clock=clock)
+        service = await start_service(data_dir, router=Router(clock=clock))
         yield ChaosWorld(service, fakes, data_dir, clock)
     finally:
         if service is not None:
