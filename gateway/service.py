@@ -12,9 +12,11 @@ import asyncio
 import contextlib
 import errno
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from secrets import token_urlsafe
 from typing import ParamSpec, TypeVar
 
 from aiohttp import web
@@ -26,7 +28,9 @@ from gateway.config.validation import check_exposure
 from gateway.observe.request_log import RequestLog
 from gateway.providers.catalog import Catalog, default_catalog
 from gateway.providers.upstream import create_session
+from gateway.routing.health import HealthReport, build_report, reset
 from gateway.routing.router import Router
+from gateway.run_file import RunInfo, remove_run_file, write_run_file
 from gateway.security.secrets import Secrets, open_secrets
 from gateway.server.app import create_app
 from gateway.server.runtime import Runtime
@@ -88,6 +92,7 @@ class GatewayService:
         self.host = host or "127.0.0.1"
         self.port = port or 0
         self.created_key: str | None = None  # plaintext of a key made at first start, shown once
+        self._admin_token: str | None = None  # fresh per start; in <data_dir>/run/gateway.json
 
     # lifecycle ------------------------------------------------------------------------------
 
@@ -145,13 +150,15 @@ class GatewayService:
             self._runtime = Runtime(
                 snapshot, create_session(), RequestLog(self._logs), router=self._router or Router()
             )
+            self._admin_token = token_urlsafe(32)
             await self._serve(self._runtime)
+            await self._write_run_file(self._admin_token)
             # Only once the port is ours: a failed start must not leave a key nobody saw.
             if snapshot.settings.require_api_key and not snapshot.key_names_by_hash:
                 _, self.created_key = await asyncio.to_thread(
                     commands.create_key, self.context, DEFAULT_KEY_NAME
                 )
-                self._runtime.snapshot = await asyncio.to_thread(self._build_snapshot)
+                self._runtime.install(await asyncio.to_thread(self._build_snapshot))
         except BaseException:
             await self.stop()
             raise
@@ -159,6 +166,9 @@ class GatewayService:
         self._emit(Event("started", self.endpoint))
 
     async def stop(self) -> None:
+        if self._admin_token is not None:  # first, so the CLI stops finding a closing gateway
+            await asyncio.to_thread(remove_run_file, self.data_dir, self._admin_token)
+            self._admin_token = None
         if self._reload_task is not None:
             self._reload_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -186,7 +196,9 @@ class GatewayService:
 
     async def _serve(self, runtime: Runtime) -> None:
         self._runner = web.AppRunner(
-            create_app(runtime), access_log=None, shutdown_timeout=self._shutdown_timeout
+            create_app(runtime, self._admin_token),
+            access_log=None,
+            shutdown_timeout=self._shutdown_timeout,
         )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
@@ -206,6 +218,35 @@ class GatewayService:
             sockets = getattr(server, "sockets", None) or []
             self.port = sockets[0].getsockname()[1]
 
+    async def _write_run_file(self, admin_token: str) -> None:
+        info = RunInfo(os.getpid(), self.host, self.port, admin_token)
+        try:
+            await asyncio.to_thread(write_run_file, self.data_dir, info)
+        except OSError as exc:
+            raise ServiceError(
+                f"Cannot write the runtime file in {self.data_dir / 'run'}: {exc.strerror}."
+            ) from None
+
+    # routing health -------------------------------------------------------------------------
+
+    def health(self) -> HealthReport:
+        """Breakers, cooldowns, last errors and statistics of every enabled connection."""
+        return build_report(self.runtime.router, self.snapshot.upstreams)
+
+    def reset_health(
+        self, provider: str | None = None, connection: str | None = None, *, stats: bool = False
+    ) -> int:
+        """Forget breakers and cooldowns of everything, one provider or one connection (by
+        name); how many were not healthy. Raises routing.health.UnknownTarget for a name no
+        enabled connection has. Call it on the gateway's loop."""
+        return reset(
+            self.runtime.router,
+            self.snapshot.upstreams,
+            provider=provider,
+            connection=connection,
+            stats=stats,
+        )
+
     # configuration --------------------------------------------------------------------------
 
     def _build_snapshot(self) -> Snapshot:
@@ -216,7 +257,7 @@ class GatewayService:
         """Rebuild the snapshot from the database now and swap it in."""
         snapshot = await asyncio.to_thread(self._build_snapshot)
         if self._runtime is not None:
-            self._runtime.snapshot = snapshot
+            self._runtime.install(snapshot)
         self._emit(Event("reloaded", str(snapshot.revision)))
         return snapshot
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from gateway import __version__
-from gateway.cli import config_cmd, logs_cmd, manage, serve
+from gateway.cli import config_cmd, health_cmd, logs_cmd, manage, serve
 from gateway.cli.common import CliError, common_options, port_number
 from gateway.config.commands import ConfigError
 from gateway.config.file_format import ConfigFileError
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     manage.register(commands, common)
     config_cmd.register(commands, common)
     logs_cmd.register(commands, common)
+    health_cmd.register(commands, common)
     return parser
 
 

@@ -62,7 +62,10 @@ def config_import(args: argparse.Namespace) -> int:
             raise CliError(f"{args.file}: nothing was imported:\n{exc}") from None
     print(
         f"Imported {report.connections} connection(s), {report.combos} combo(s), "
-        f"{report.api_keys} API key(s), {report.settings} setting(s)."
+        f"{report.api_keys} API key(s), {report.settings} setting(s)"
+        + (f", {report.model_aliases} model alias(es)" if report.model_aliases else "")
+        + (f", {report.providers} provider switch(es)" if report.providers else "")
+        + "."
     )
     for name, plaintext in report.generated_keys:
         print(f"New client API key {name!r} (shown only now): {plaintext}")

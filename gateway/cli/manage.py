@@ -1,4 +1,4 @@
-"""``provider``, ``connection``, ``key`` and ``combo`` commands."""
+"""``provider``, ``connection``, ``key``, ``combo`` and ``alias`` commands."""
 
 from __future__ import annotations
 
@@ -11,15 +11,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from gateway.cli import controls_cmd as controls
 from gateway.cli.common import CliError, add_json_flag, open_context, print_json, print_table
 from gateway.config import commands
-from gateway.config.file_format import (
-    ApiKeyEntry,
-    ComboEntry,
-    ConnectionEntry,
-    format_validation_error,
-)
-from gateway.config.repository import get_connection, list_api_keys
+from gateway.config.file_format import ComboEntry, ConnectionEntry
+from gateway.config.repository import ProviderSettingsRow, get_connection, list_api_keys
 from gateway.config.snapshot import upstream_for
 from gateway.providers.catalog import default_catalog
 from gateway.providers.probe import probe
@@ -31,6 +27,8 @@ def register(commands_: Any, common: argparse.ArgumentParser) -> None:
     _register_connection(commands_, common)
     _register_key(commands_, common)
     _register_combo(commands_, common)
+    aliases = _group(commands_, common, "alias", "your own model names (model aliases)")
+    controls.register_alias(aliases, common)
 
 
 def _group(commands_: Any, common: argparse.ArgumentParser, name: str, help: str) -> Any:
@@ -52,14 +50,28 @@ def _register_provider(commands_: Any, common: argparse.ArgumentParser) -> None:
     parser = sub.add_parser("list", parents=[common], help="list the providers Switchboard knows")
     add_json_flag(parser)
     parser.set_defaults(handler=provider_list)
+    controls.register_provider_switches(sub, common)
 
 
 def provider_list(args: argparse.Namespace) -> int:
     catalog = default_catalog()
+    with open_context(args) as ctx:
+        stored = {p.provider: p for p in ctx.store.state().providers}
+    switches = {p.id: stored.get(p.id, ProviderSettingsRow(p.id)) for p in catalog.providers}
     if args.json:
-        print_json([p.model_dump(mode="json") for p in catalog.providers])
+        print_json(
+            [
+                {
+                    **p.model_dump(mode="json"),
+                    "enabled": switches[p.id].enabled,
+                    "hidden": switches[p.id].hidden,
+                }
+                for p in catalog.providers
+            ]
+        )
         return 0
-    rows = [
+    headers = ["id", "prefix", "dialect", "tier", "base url", "models"]
+    rows: list[tuple[Any, ...]] = [
         (
             p.id,
             p.alias if not p.custom else "(yours)",
@@ -70,7 +82,10 @@ def provider_list(args: argparse.Namespace) -> int:
         )
         for p in catalog.providers
     ]
-    print_table(("id", "prefix", "dialect", "tier", "base url", "models"), rows, empty="")
+    if stored:  # the switch columns appear once some provider is switched off or hidden
+        headers += ["enabled", "hidden"]
+        rows = [(*row, switches[row[0]].enabled, switches[row[0]].hidden) for row in rows]
+    print_table(headers, rows, empty="")
     return 0
 
 
@@ -118,12 +133,15 @@ def _register_connection(commands_: Any, common: argparse.ArgumentParser) -> Non
         help="a model this connection offers (repeatable)",
     )
     add.add_argument("--disabled", action="store_true", help="add it switched off")
+    controls.add_connection_limit_flags(add, clearable=False)
     add.add_argument("--replace", action="store_true", help="replace a connection of that name")
     add.set_defaults(handler=connection_add)
 
     lst = sub.add_parser("list", parents=[common], help="list connections")
     add_json_flag(lst)
     lst.set_defaults(handler=connection_list)
+
+    controls.register_connection_limits(sub, common)
 
     remove = sub.add_parser("remove", parents=[common], help="remove a connection and its key")
     remove.add_argument("name")
@@ -167,9 +185,12 @@ def connection_add(args: argparse.Namespace) -> int:
             dialect=args.dialect,
             alias=args.alias,
             models=args.models,
+            rpm=args.rpm,
+            min_gap_ms=args.min_gap_ms,
+            max_concurrent=args.max_concurrent,
         )
     except ValidationError as exc:
-        raise CliError(format_validation_error(exc, vars(args))) from None
+        raise controls.describe_error(exc) from None
     with open_context(args) as ctx:
         row = commands.add_connection(ctx, entry, replace=args.replace)
     where = f" ({ctx.secrets.description})" if row.secret_ref else ""
@@ -193,12 +214,13 @@ def connection_list(args: argparse.Namespace) -> int:
                     "enabled": r.enabled,
                     "has_api_key": r.secret_ref is not None,
                     "models": list(r.models),
+                    **controls.connection_limits(r),
                 }
                 for r in rows
             ]
         )
         return 0
-    print_table(
+    headers, table = controls.optional_columns(
         ("name", "provider", "prefix", "base url", "priority", "enabled", "key"),
         [
             (
@@ -212,7 +234,14 @@ def connection_list(args: argparse.Namespace) -> int:
             )
             for r in rows
         ],
-        empty="No connections yet. Add one with `switchboard connection add`.",
+        [
+            ("rpm", [r.rpm for r in rows], None),
+            ("min gap ms", [r.min_gap_ms for r in rows], None),
+            ("max concurrent", [r.max_concurrent for r in rows], None),
+        ],
+    )
+    print_table(
+        headers, table, empty="No connections yet. Add one with `switchboard connection add`."
     )
     return 0
 
@@ -245,27 +274,36 @@ def connection_test(args: argparse.Namespace) -> int:
 
 def _register_key(commands_: Any, common: argparse.ArgumentParser) -> None:
     sub = _group(commands_, common, "key", "client API keys (what coding tools send)")
-    create = sub.add_parser("create", parents=[common], help="create a key (shown once)")
-    create.add_argument("name")
-    create.set_defaults(handler=key_create)
+    for action, help in (("create", "create a key (shown once)"), ("add", "the same as create")):
+        create = sub.add_parser(action, parents=[common], help=help)
+        create.add_argument("name")
+        controls.add_key_limit_flags(create, clearable=False)
+        create.set_defaults(handler=key_create)
     lst = sub.add_parser("list", parents=[common], help="list active keys")
     add_json_flag(lst)
     lst.set_defaults(handler=key_list)
+    controls.register_key_limits(sub, common)
     revoke = sub.add_parser("revoke", parents=[common], help="revoke a key")
     revoke.add_argument("name")
     revoke.set_defaults(handler=key_revoke)
 
 
 def key_create(args: argparse.Namespace) -> int:
-    try:  # the same name rule as the import file, so an export can always be imported
-        ApiKeyEntry(name=args.name)
-    except ValidationError as exc:
-        raise CliError(format_validation_error(exc, vars(args))) from None
+    # the import file's rules, so an export can always be imported
+    entry = controls.checked_key(args.name, args.models, args.rpm, args.per_day)
     with open_context(args) as ctx:
-        _, plaintext = commands.create_key(ctx, args.name)
+        row, plaintext = commands.create_key(
+            ctx,
+            entry.name,
+            allowed_models=tuple(entry.allowed_models),
+            rpm=entry.rpm,
+            requests_per_day=entry.requests_per_day,
+        )
     print(plaintext)
+    limits = f" ({controls.key_summary(row)})" if controls.key_limits(row) else ""
     print(
-        f"Key {args.name!r} created. It is shown only now; Switchboard keeps only its hash.",
+        f"Key {args.name!r} created{limits}. "
+        "It is shown only now; Switchboard keeps only its hash.",
         file=sys.stderr,
     )
     return 0
@@ -275,18 +313,33 @@ def key_list(args: argparse.Namespace) -> int:
     with open_context(args) as ctx:
         rows = ctx.store.read(list_api_keys)
     if args.json:
-        print_json([{"name": r.name, "prefix": r.prefix, "created_at": r.created_at} for r in rows])
+        print_json(
+            [
+                {
+                    "name": r.name,
+                    "prefix": r.prefix,
+                    "created_at": r.created_at,
+                    **controls.key_limits(r),
+                }
+                for r in rows
+            ]
+        )
         return 0
     from datetime import datetime
 
-    print_table(
+    headers, table = controls.optional_columns(
         ("name", "key", "created"),
         [
             (r.name, r.prefix, datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M"))
             for r in rows
         ],
-        empty="No active keys. Create one with `switchboard key create`.",
+        [
+            ("models", [", ".join(r.allowed_models) or None for r in rows], "all"),
+            ("rpm", [r.rpm for r in rows], None),
+            ("per day", [r.requests_per_day for r in rows], None),
+        ],
     )
+    print_table(headers, table, empty="No active keys. Create one with `switchboard key create`.")
     return 0
 
 
@@ -317,6 +370,16 @@ def _register_combo(commands_: Any, common: argparse.ArgumentParser) -> None:
         metavar="W,W,...",
         help="weighted strategy: one positive weight per target, comma-separated",
     )
+    add.add_argument(
+        "--system-prompt",
+        metavar="TEXT",
+        help="put before the system prompt of requests through this combo",
+    )
+    add.add_argument(
+        "--cache",
+        action=argparse.BooleanOptionalAction,
+        help="answer repeats from the response cache, or not, whatever cache_enabled says",
+    )
     add.add_argument("--replace", action="store_true", help="replace a combo of that name")
     add.set_defaults(handler=combo_add)
     lst = sub.add_parser("list", parents=[common], help="list combos")
@@ -331,11 +394,16 @@ def combo_add(args: argparse.Namespace) -> int:
     try:
         weights = [float(w) for w in args.weights.split(",")] if args.weights else None
         entry = ComboEntry(
-            name=args.name, strategy=args.strategy, targets=args.targets, weights=weights
+            name=args.name,
+            strategy=args.strategy,
+            targets=args.targets,
+            weights=weights,
+            system_prompt=args.system_prompt,
+            cache=args.cache,
         )
     except ValueError as exc:  # ValidationError included
         if isinstance(exc, ValidationError):
-            raise CliError(format_validation_error(exc, vars(args))) from None
+            raise controls.describe_error(exc) from None
         raise CliError(f"--weights: expected numbers separated by commas ({exc})") from None
     with open_context(args) as ctx:
         commands.add_combo(ctx, entry, replace=args.replace)
@@ -354,14 +422,23 @@ def combo_list(args: argparse.Namespace) -> int:
                     "strategy": c.strategy,
                     "targets": list(c.targets),
                     "enabled": c.enabled,
+                    **controls.combo_controls(c),
                 }
                 for c in rows
             ]
         )
         return 0
+    headers, table = controls.optional_columns(
+        ("name", "strategy", "enabled"),
+        [(c.name, c.strategy, c.enabled) for c in rows],
+        [
+            ("cache", [c.cache for c in rows], None),
+            ("system prompt", [controls.clip(c.system_prompt) for c in rows], None),
+        ],
+    )
     print_table(
-        ("name", "strategy", "enabled", "targets"),
-        [(c.name, c.strategy, c.enabled, ", ".join(c.targets)) for c in rows],
+        [*headers, "targets"],
+        [[*row, ", ".join(c.targets)] for row, c in zip(table, rows, strict=True)],
         empty="No combos yet. Add one with `switchboard combo add NAME TARGET...`.",
     )
     return 0

@@ -14,9 +14,18 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import apsw
+from pydantic import ValidationError
 
 from gateway.config import repository as repo
-from gateway.config.file_format import NAME_PATTERN, NAME_RULE, ComboEntry, ConnectionEntry
+from gateway.config.file_format import (
+    ALIAS_NAME_PATTERN,
+    NAME_PATTERN,
+    NAME_RULE,
+    ApiKeyEntry,
+    ComboEntry,
+    ConnectionEntry,
+    format_validation_error,
+)
 from gateway.config.settings import coerce_setting
 from gateway.config.store import ConfigStore
 from gateway.config.validation import (
@@ -24,6 +33,8 @@ from gateway.config.validation import (
     check_connection,
     check_custom_aliases,
     check_exposure,
+    check_model_aliases,
+    check_providers,
 )
 from gateway.providers.catalog import Catalog
 from gateway.security.api_keys import display_prefix, generate_key, hash_key
@@ -86,6 +97,21 @@ def connection_row(
         models=tuple(entry.models),
         enabled=entry.enabled,
         priority=entry.priority,
+        rpm=entry.rpm,
+        min_gap_ms=entry.min_gap_ms,
+        max_concurrent=entry.max_concurrent,
+    )
+
+
+def combo_row(entry: ComboEntry) -> repo.ComboRow:
+    return repo.ComboRow(
+        entry.name,
+        entry.strategy,
+        tuple(entry.targets),
+        entry.enabled,
+        tuple(entry.weights or ()),
+        entry.system_prompt,
+        entry.cache,
     )
 
 
@@ -132,10 +158,21 @@ def remove_connection(ctx: Context, name: str) -> None:
         ctx.secrets.delete(existing.secret_ref)
 
 
-def create_key(ctx: Context, name: str, key: str | None = None) -> tuple[repo.ApiKeyRow, str]:
-    """Create a client API key; returns the row and the plaintext, which is never stored."""
+def create_key(
+    ctx: Context,
+    name: str,
+    key: str | None = None,
+    *,
+    allowed_models: tuple[str, ...] = (),
+    rpm: int | None = None,
+    requests_per_day: int | None = None,
+) -> tuple[repo.ApiKeyRow, str]:
+    """Create a client API key, with its limits in the same transaction (a key is never active
+    unrestricted when it was meant to be limited); returns the row and the plaintext, which is
+    never stored."""
     if not NAME_PATTERN.match(name):
         raise ConfigError(f"key name {name!r}: {NAME_RULE}")
+    _check_key_limits(name, allowed_models, rpm, requests_per_day)
     plaintext = key or generate_key()
     key_hash = hash_key(plaintext)
 
@@ -144,7 +181,15 @@ def create_key(ctx: Context, name: str, key: str | None = None) -> tuple[repo.Ap
             raise ConfigError(f"an active key named {name!r} already exists")
         if repo.find_api_key_by_hash(conn, key_hash) is not None:
             raise ConfigError("that key is already registered")
-        return repo.insert_api_key(conn, name, key_hash, display_prefix(plaintext))
+        return repo.insert_api_key(
+            conn,
+            name,
+            key_hash,
+            display_prefix(plaintext),
+            allowed_models=allowed_models,
+            rpm=rpm,
+            requests_per_day=requests_per_day,
+        )
 
     return write_with_secrets(ctx, [], write), plaintext
 
@@ -160,11 +205,13 @@ def add_combo(ctx: Context, entry: ComboEntry, *, replace: bool = False) -> None
         raise ConfigError(f"a combo named {entry.name!r} already exists")
     existing = {c.name: c.targets for c in state.combos if c.name != entry.name}
     custom = [c.alias for c in state.connections if c.alias]
-    if problems := check_combos([("combo", entry)], ctx.catalog, custom, existing):
+    aliases = dict(state.model_aliases)
+    problems = check_combos([("combo", entry)], ctx.catalog, custom, existing, aliases)
+    if entry.name in aliases:
+        problems.append(f"combo {entry.name!r}: a model alias has that name; choose another")
+    if problems:
         raise ConfigError("\n".join(problems))
-    row = repo.ComboRow(
-        entry.name, entry.strategy, tuple(entry.targets), entry.enabled, tuple(entry.weights or ())
-    )
+    row = combo_row(entry)
     write_with_secrets(ctx, [], lambda conn, _: repo.upsert_combo(conn, row))
 
 
@@ -215,4 +262,95 @@ def entry_from_row(row: repo.ConnectionRow) -> ConnectionEntry:
         enabled=row.enabled,
         models=list(row.models),
         api_key=None,
+        rpm=row.rpm,
+        min_gap_ms=row.min_gap_ms,
+        max_concurrent=row.max_concurrent,
     )
+
+
+def set_model_alias(ctx: Context, name: str, target: str, *, replace: bool = True) -> None:
+    """Clients may send ``name`` as a model; it routes to ``target`` (alias/model or combo).
+    With ``replace=False`` an existing alias of that name is refused, not changed."""
+    if not ALIAS_NAME_PATTERN.match(name):
+        raise ConfigError(f"alias {name!r}: 1 to 128 letters, digits, '.', '_', ':' or '-', no '/'")
+    if not target or len(target) > 200 or any(ch.isspace() for ch in target):
+        # the file format's rule, so an export can always be imported again
+        raise ConfigError(f"alias {name!r}: {target!r} is not a model name (no spaces)")
+    state = ctx.store.state()
+    custom = [c.alias for c in state.connections if c.alias]
+    combos = [c.name for c in state.combos]
+    if problems := check_model_aliases({name: target}, ctx.catalog, custom, combos, "alias"):
+        raise ConfigError("\n".join(problems))
+
+    def write(conn: apsw.Connection, _: dict[str, str]) -> None:
+        if not replace and name in dict(repo.list_model_aliases(conn)):
+            raise ConfigError(f"a model alias named {name!r} already exists")
+        repo.upsert_model_alias(conn, name, target)
+
+    write_with_secrets(ctx, [], write)
+
+
+def remove_model_alias(ctx: Context, name: str) -> None:
+    state = ctx.store.state()
+    users = [c.name for c in state.combos if name in c.targets]
+    if users:
+        raise ConfigError(
+            f"alias {name!r} is a target of {', '.join(users)}; remove it there first"
+        )
+    if not write_with_secrets(ctx, [], lambda conn, _: repo.delete_model_alias(conn, name)):
+        raise ConfigError(f"no model alias named {name!r} (see `switchboard alias list`)")
+
+
+def set_provider(
+    ctx: Context, provider: str, *, enabled: bool | None = None, hidden: bool | None = None
+) -> repo.ProviderSettingsRow:
+    """Switch a catalog provider on or off, or hide it from the model lists."""
+    if problems := check_providers([provider], ctx.catalog, "provider"):
+        raise ConfigError("\n".join(problems))
+    current = next(
+        (p for p in ctx.store.state().providers if p.provider == provider),
+        repo.ProviderSettingsRow(provider),
+    )
+    row = repo.ProviderSettingsRow(
+        provider,
+        current.enabled if enabled is None else enabled,
+        current.hidden if hidden is None else hidden,
+    )
+    write_with_secrets(ctx, [], lambda conn, _: repo.upsert_provider_settings(conn, row))
+    return row
+
+
+def set_key_limits(
+    ctx: Context,
+    name: str,
+    *,
+    allowed_models: tuple[str, ...],
+    rpm: int | None,
+    requests_per_day: int | None,
+) -> None:
+    """Replace what a client key may use: model patterns (() = all) and request limits."""
+    _check_key_limits(name, allowed_models, rpm, requests_per_day)
+
+    def write(conn: apsw.Connection, _: dict[str, str]) -> bool:
+        return repo.set_key_limits(
+            conn, name, allowed_models=allowed_models, rpm=rpm, requests_per_day=requests_per_day
+        )
+
+    if not write_with_secrets(ctx, [], write):
+        raise ConfigError(f"no active key named {name!r} (see `switchboard key list`)")
+
+
+def _check_key_limits(
+    name: str, allowed_models: tuple[str, ...], rpm: int | None, requests_per_day: int | None
+) -> None:
+    """The import format's rules (file_format.ApiKeyEntry), so whatever is stored re-imports."""
+    data = {
+        "name": name,
+        "allowed_models": list(allowed_models),
+        "rpm": rpm,
+        "requests_per_day": requests_per_day,
+    }
+    try:
+        ApiKeyEntry.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"key {name!r}: " + format_validation_error(exc, data)) from None

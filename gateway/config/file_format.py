@@ -42,9 +42,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+_MODEL_PATTERN = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S+$")]
+_ALIAS_NAME = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+ALIAS_NAME_PATTERN = re.compile(_ALIAS_NAME)
+
+
 class ApiKeyEntry(_Strict):
     name: Name
     key: str | None = None
+    # Models this key may use, as shell-style patterns ("openai/*", "fast"); [] = every model.
+    allowed_models: list[_MODEL_PATTERN] = []
+    rpm: int | None = Field(default=None, ge=1, le=1_000_000)
+    requests_per_day: int | None = Field(default=None, ge=1, le=100_000_000)
 
     @field_validator("key")
     @classmethod
@@ -64,6 +73,9 @@ class ConnectionEntry(_Strict):
     dialect: Dialect | None = None
     alias: Annotated[str, Field(pattern=_ALIAS)] | None = None
     models: list[Annotated[str, Field(min_length=1, max_length=200)]] = []
+    rpm: int | None = Field(default=None, ge=1, le=1_000_000)
+    min_gap_ms: int | None = Field(default=None, ge=1, le=3_600_000)
+    max_concurrent: int | None = Field(default=None, ge=1, le=10_000)
 
     @field_validator("base_url")
     @classmethod
@@ -81,6 +93,8 @@ class ComboEntry(_Strict):
     targets: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
     enabled: bool = True
     weights: list[Annotated[float, Field(gt=0, le=1_000_000)]] | None = None
+    system_prompt: Annotated[str, Field(min_length=1, max_length=100_000)] | None = None
+    cache: bool | None = None  # None: follow the cache_enabled setting
 
     @model_validator(mode="after")
     def _weights_match(self) -> ComboEntry:
@@ -100,11 +114,19 @@ class ComboEntry(_Strict):
         return value
 
 
+class ProviderEntry(_Strict):
+    enabled: bool = True  # false: none of the provider's connections is used
+    hidden: bool = False  # true: its models are left out of GET /v1/models and /v1beta/models
+
+
 class ConfigFile(_Strict):
     settings: dict[str, Any] = {}
     api_keys: list[ApiKeyEntry] = []
     connections: list[ConnectionEntry] = []
     combos: list[ComboEntry] = []
+    # User model aliases: a name clients may send -> alias/model or a combo name.
+    model_aliases: dict[Annotated[str, Field(pattern=_ALIAS_NAME)], _MODEL_PATTERN] = {}
+    providers: dict[str, ProviderEntry] = {}  # by catalog provider id
 
 
 def format_validation_error(error: ValidationError, data: Any) -> str:

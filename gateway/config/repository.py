@@ -27,6 +27,10 @@ class ConnectionRow:
     models: tuple[str, ...]
     enabled: bool
     priority: int
+    # Rate limits (None: no limit of ours; the upstream's headers still teach the limiter).
+    rpm: int | None = None
+    min_gap_ms: int | None = None
+    max_concurrent: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +40,8 @@ class ComboRow:
     targets: tuple[str, ...]
     enabled: bool
     weights: tuple[float, ...] = ()  # one per target, for the weighted strategy; () = all 1
+    system_prompt: str | None = None  # added to every request through this combo
+    cache: bool | None = None  # response cache for this combo; None follows cache_enabled
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,16 @@ class ApiKeyRow:
     prefix: str
     created_at: float
     revoked_at: float | None
+    allowed_models: tuple[str, ...] = ()  # shell-style patterns; () = every model
+    rpm: int | None = None  # requests per minute this key may make
+    requests_per_day: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSettingsRow:
+    provider: str  # catalog id
+    enabled: bool = True  # False: none of its connections is used
+    hidden: bool = False  # True: its models are left out of the model lists
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +73,8 @@ class ConfigState:
     connections: tuple[ConnectionRow, ...]
     combos: tuple[ComboRow, ...]
     api_keys: tuple[ApiKeyRow, ...]
+    model_aliases: tuple[tuple[str, str], ...] = ()  # (alias, target)
+    providers: tuple[ProviderSettingsRow, ...] = ()
 
 
 def new_id() -> str:
@@ -71,6 +89,8 @@ def read_state(conn: apsw.Connection) -> ConfigState:
             connections=list_connections(conn),
             combos=list_combos(conn),
             api_keys=list_api_keys(conn),
+            model_aliases=list_model_aliases(conn),
+            providers=list_provider_settings(conn),
         )
     return state
 
@@ -112,12 +132,14 @@ def write_setting(conn: apsw.Connection, name: str, value: Any) -> None:
 # connections ------------------------------------------------------------------------------
 
 _CONNECTION_COLUMNS = (
-    "id, name, provider, dialect, alias, base_url, secret_ref, models, enabled, priority"
+    "id, name, provider, dialect, alias, base_url, secret_ref, models, enabled, priority, "
+    "rpm, min_gap_ms, max_concurrent"
 )
 
 
 def _connection(row: tuple[Any, ...]) -> ConnectionRow:
-    cid, name, provider, dialect, alias, base_url, secret_ref, models, enabled, priority = row
+    cid, name, provider, dialect, alias, base_url, secret_ref, models, enabled, priority = row[:10]
+    rpm, min_gap_ms, max_concurrent = row[10:]
     return ConnectionRow(
         cid,
         name,
@@ -129,6 +151,9 @@ def _connection(row: tuple[Any, ...]) -> ConnectionRow:
         tuple(orjson.loads(models)),
         bool(enabled),
         int(priority),
+        rpm,
+        min_gap_ms,
+        max_concurrent,
     )
 
 
@@ -148,11 +173,12 @@ def upsert_connection(conn: apsw.Connection, row: ConnectionRow) -> None:
     now = time.time()
     conn.execute(
         f"INSERT INTO connections({_CONNECTION_COLUMNS}, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT(name) DO UPDATE SET provider = excluded.provider, "
         "dialect = excluded.dialect, alias = excluded.alias, base_url = excluded.base_url, "
         "secret_ref = excluded.secret_ref, models = excluded.models, "
-        "enabled = excluded.enabled, priority = excluded.priority, "
+        "enabled = excluded.enabled, priority = excluded.priority, rpm = excluded.rpm, "
+        "min_gap_ms = excluded.min_gap_ms, max_concurrent = excluded.max_concurrent, "
         "updated_at = excluded.updated_at",
         (
             row.id,
@@ -165,6 +191,9 @@ def upsert_connection(conn: apsw.Connection, row: ConnectionRow) -> None:
             orjson.dumps(list(row.models)).decode(),
             int(row.enabled),
             row.priority,
+            row.rpm,
+            row.min_gap_ms,
+            row.max_concurrent,
             now,
             now,
         ),
@@ -181,7 +210,8 @@ def delete_connection(conn: apsw.Connection, name: str) -> bool:
 
 def list_combos(conn: apsw.Connection) -> tuple[ComboRow, ...]:
     rows = conn.execute(
-        "SELECT name, strategy, targets, enabled, weights FROM combos ORDER BY name"
+        "SELECT name, strategy, targets, enabled, weights, system_prompt, cache FROM combos "
+        "ORDER BY name"
     )
     return tuple(
         ComboRow(
@@ -190,18 +220,21 @@ def list_combos(conn: apsw.Connection) -> tuple[ComboRow, ...]:
             tuple(orjson.loads(targets)),
             bool(enabled),
             tuple(orjson.loads(weights)),
+            system_prompt,
+            None if cache is None else bool(cache),
         )
-        for name, strategy, targets, enabled, weights in rows
+        for name, strategy, targets, enabled, weights, system_prompt, cache in rows
     )
 
 
 def upsert_combo(conn: apsw.Connection, row: ComboRow) -> None:
     now = time.time()
     conn.execute(
-        "INSERT INTO combos(name, strategy, targets, enabled, weights, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
-        "strategy = excluded.strategy, targets = excluded.targets, "
+        "INSERT INTO combos(name, strategy, targets, enabled, weights, system_prompt, cache, "
+        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE "
+        "SET strategy = excluded.strategy, targets = excluded.targets, "
         "enabled = excluded.enabled, weights = excluded.weights, "
+        "system_prompt = excluded.system_prompt, cache = excluded.cache, "
         "updated_at = excluded.updated_at",
         (
             row.name,
@@ -209,6 +242,8 @@ def upsert_combo(conn: apsw.Connection, row: ComboRow) -> None:
             orjson.dumps(list(row.targets)).decode(),
             int(row.enabled),
             orjson.dumps(list(row.weights)).decode(),
+            row.system_prompt,
+            None if row.cache is None else int(row.cache),
             now,
             now,
         ),
@@ -223,22 +258,77 @@ def delete_combo(conn: apsw.Connection, name: str) -> bool:
 # client API keys --------------------------------------------------------------------------
 
 
+_KEY_COLUMNS = (
+    "id, name, key_hash, prefix, created_at, revoked_at, allowed_models, rpm, requests_per_day"
+)
+
+
+def _api_key(row: tuple[Any, ...]) -> ApiKeyRow:
+    kid, name, key_hash, prefix, created_at, revoked_at, allowed, rpm, per_day = row
+    return ApiKeyRow(
+        kid,
+        name,
+        key_hash,
+        prefix,
+        created_at,
+        revoked_at,
+        tuple(orjson.loads(allowed)),
+        rpm,
+        per_day,
+    )
+
+
 def list_api_keys(conn: apsw.Connection, *, include_revoked: bool = False) -> tuple[ApiKeyRow, ...]:
     where = "" if include_revoked else "WHERE revoked_at IS NULL"
-    rows = conn.execute(
-        f"SELECT id, name, key_hash, prefix, created_at, revoked_at FROM api_keys {where} "
-        "ORDER BY created_at, name"
+    rows = conn.execute(f"SELECT {_KEY_COLUMNS} FROM api_keys {where} ORDER BY created_at, name")
+    return tuple(_api_key(row) for row in rows)
+
+
+def insert_api_key(
+    conn: apsw.Connection,
+    name: str,
+    key_hash: str,
+    prefix: str,
+    *,
+    allowed_models: tuple[str, ...] = (),
+    rpm: int | None = None,
+    requests_per_day: int | None = None,
+) -> ApiKeyRow:
+    row = ApiKeyRow(
+        new_id(), name, key_hash, prefix, time.time(), None, allowed_models, rpm, requests_per_day
     )
-    return tuple(ApiKeyRow(*row) for row in rows)
-
-
-def insert_api_key(conn: apsw.Connection, name: str, key_hash: str, prefix: str) -> ApiKeyRow:
-    row = ApiKeyRow(new_id(), name, key_hash, prefix, time.time(), None)
     conn.execute(
-        "INSERT INTO api_keys(id, name, key_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?)",
-        (row.id, row.name, row.key_hash, row.prefix, row.created_at),
+        "INSERT INTO api_keys(id, name, key_hash, prefix, created_at, allowed_models, rpm, "
+        "requests_per_day) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            row.id,
+            row.name,
+            row.key_hash,
+            row.prefix,
+            row.created_at,
+            orjson.dumps(list(allowed_models)).decode(),
+            rpm,
+            requests_per_day,
+        ),
     )
     return row
+
+
+def set_key_limits(
+    conn: apsw.Connection,
+    name: str,
+    *,
+    allowed_models: tuple[str, ...],
+    rpm: int | None,
+    requests_per_day: int | None,
+) -> bool:
+    """Replace an active key's allowed models and request limits."""
+    conn.execute(
+        "UPDATE api_keys SET allowed_models = ?, rpm = ?, requests_per_day = ? "
+        "WHERE name = ? AND revoked_at IS NULL",
+        (orjson.dumps(list(allowed_models)).decode(), rpm, requests_per_day, name),
+    )
+    return conn.changes() > 0
 
 
 def revoke_api_key(conn: apsw.Connection, name: str) -> bool:
@@ -250,9 +340,49 @@ def revoke_api_key(conn: apsw.Connection, name: str) -> bool:
 
 
 def find_api_key_by_hash(conn: apsw.Connection, key_hash: str) -> ApiKeyRow | None:
-    row = conn.execute(
-        "SELECT id, name, key_hash, prefix, created_at, revoked_at FROM api_keys "
-        "WHERE key_hash = ?",
-        (key_hash,),
-    ).fetchone()
-    return ApiKeyRow(*row) if row else None
+    row = conn.execute(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE key_hash = ?", (key_hash,))
+    found = row.fetchone()
+    return _api_key(found) if found else None
+
+
+# model aliases ----------------------------------------------------------------------------
+
+
+def list_model_aliases(conn: apsw.Connection) -> tuple[tuple[str, str], ...]:
+    rows = conn.execute("SELECT name, target FROM model_aliases ORDER BY name")
+    return tuple((name, target) for name, target in rows)
+
+
+def upsert_model_alias(conn: apsw.Connection, name: str, target: str) -> None:
+    conn.execute(
+        "INSERT INTO model_aliases(name, target, updated_at) VALUES (?, ?, ?) "
+        "ON CONFLICT(name) DO UPDATE SET target = excluded.target, "
+        "updated_at = excluded.updated_at",
+        (name, target, time.time()),
+    )
+
+
+def delete_model_alias(conn: apsw.Connection, name: str) -> bool:
+    conn.execute("DELETE FROM model_aliases WHERE name = ?", (name,))
+    return conn.changes() > 0
+
+
+# provider switches ------------------------------------------------------------------------
+
+
+def list_provider_settings(conn: apsw.Connection) -> tuple[ProviderSettingsRow, ...]:
+    rows = conn.execute("SELECT provider, enabled, hidden FROM provider_settings ORDER BY provider")
+    return tuple(ProviderSettingsRow(p, bool(e), bool(h)) for p, e, h in rows)
+
+
+def upsert_provider_settings(conn: apsw.Connection, row: ProviderSettingsRow) -> None:
+    """Store a provider's switches; the defaults (enabled, shown) leave no row behind."""
+    if row.enabled and not row.hidden:
+        conn.execute("DELETE FROM provider_settings WHERE provider = ?", (row.provider,))
+        return
+    conn.execute(
+        "INSERT INTO provider_settings(provider, enabled, hidden, updated_at) "
+        "VALUES (?, ?, ?, ?) ON CONFLICT(provider) DO UPDATE SET enabled = excluded.enabled, "
+        "hidden = excluded.hidden, updated_at = excluded.updated_at",
+        (row.provider, int(row.enabled), int(row.hidden), time.time()),
+    )

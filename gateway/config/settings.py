@@ -21,7 +21,10 @@ class SettingSpec:
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[str, ...] | None = None
+    allow_empty: bool = False  # strings only: "" is a meaningful value (e.g. "no text")
 
+
+THINKING_MODES = ("passthrough", "off", "fixed", "adaptive")
 
 SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
@@ -83,6 +86,114 @@ SETTINGS: tuple[SettingSpec, ...] = (
         1,
         100,
     ),
+    SettingSpec(
+        "provider_breaker_failures",
+        int,
+        8,
+        "Consecutive failures (408, 5xx, timeouts, connection errors) that open a provider's "
+        "circuit breaker.",
+        1,
+        1000,
+    ),
+    SettingSpec(
+        "provider_breaker_open_s",
+        float,
+        60.0,
+        "Seconds a provider's open breaker rejects requests before one probe is let through.",
+        0,
+        3600,
+    ),
+    SettingSpec(
+        "connection_breaker_failures",
+        int,
+        5,
+        "Consecutive failures that open one connection's (account's) circuit breaker.",
+        1,
+        1000,
+    ),
+    SettingSpec(
+        "connection_breaker_open_s",
+        float,
+        30.0,
+        "Seconds a connection's open breaker rejects requests before one probe is let through.",
+        0,
+        3600,
+    ),
+    SettingSpec(
+        "rate_limit_max_wait_s",
+        float,
+        30.0,
+        "Longest a request waits for a rate-limited connection (its requests per minute, "
+        "minimum gap or concurrency) before it moves on to the next target.",
+        0,
+        600,
+    ),
+    SettingSpec(
+        "rate_limit_queue_size",
+        int,
+        100,
+        "Requests that may wait for one rate-limited connection; more move on at once.",
+        0,
+        100_000,
+    ),
+    SettingSpec(
+        "dedup_window_s",
+        float,
+        5.0,
+        "A request repeating an Idempotency-Key (or X-Request-Id) within this many seconds gets "
+        "the first response again; 0 turns this off.",
+        0,
+        300,
+    ),
+    SettingSpec(
+        "cache_enabled",
+        bool,
+        False,
+        "Cache responses to deterministic requests (temperature 0) and answer exact repeats "
+        "from the cache. A combo's own cache switch overrides this.",
+    ),
+    SettingSpec(
+        "cache_ttl_s",
+        int,
+        1800,
+        "Seconds a cached response stays valid.",
+        1,
+        30 * 86400,
+    ),
+    SettingSpec(
+        "cache_max_mb",
+        int,
+        64,
+        "Memory the response cache may use, in MiB (least recently used entries go first; "
+        "the on-disk copy is bounded by the TTL).",
+        1,
+        4096,
+    ),
+    SettingSpec(
+        "system_prompt",
+        str,
+        "",
+        "Text put before the system prompt of every request (empty: nothing). A combo's "
+        "system_prompt comes after this one.",
+        allow_empty=True,
+    ),
+    SettingSpec(
+        "thinking_mode",
+        str,
+        "passthrough",
+        "Reasoning budget sent upstream: passthrough (as the client asked), off (no reasoning), "
+        "fixed (thinking_budget tokens) or adaptive (scaled to the prompt, at most "
+        "thinking_budget).",
+        choices=THINKING_MODES,
+    ),
+    SettingSpec(
+        "thinking_budget",
+        int,
+        8192,
+        "Reasoning tokens for thinking_mode fixed, and the ceiling for adaptive.",
+        1024,
+        128_000,
+    ),
 )
 
 SETTINGS_BY_NAME: dict[str, SettingSpec] = {spec.name: spec for spec in SETTINGS}
@@ -105,7 +216,7 @@ def coerce_setting(name: str, value: Any) -> bool | int | float | str:
             return value.lower() in ("true", "1", "yes")
         raise SettingError(f"settings.{name}: expected true or false, got {value!r}")
     if spec.type is str:
-        if not isinstance(value, str) or not value:
+        if not isinstance(value, str) or (not value and not spec.allow_empty):
             raise SettingError(f"settings.{name}: expected a non-empty string, got {value!r}")
         if spec.choices is not None and value not in spec.choices:
             raise SettingError(

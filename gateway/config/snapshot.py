@@ -16,6 +16,7 @@ from gateway.providers.catalog import Catalog, ProviderInfo
 from gateway.security.secrets import Secrets, SecretStoreError
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
+_EMPTY_WINDOWS: Mapping[str, int] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,19 @@ class Settings:
     account_strategy: str = "fill-first"
     sticky_uses: int = 3
     max_attempts: int = 10
+    provider_breaker_failures: int = 8
+    provider_breaker_open_s: float = 60.0
+    connection_breaker_failures: int = 5
+    connection_breaker_open_s: float = 30.0
+    rate_limit_max_wait_s: float = 30.0
+    rate_limit_queue_size: int = 100
+    dedup_window_s: float = 5.0
+    cache_enabled: bool = False
+    cache_ttl_s: int = 1800
+    cache_max_mb: int = 64
+    system_prompt: str = ""
+    thinking_mode: str = "passthrough"
+    thinking_budget: int = 8192
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, object]) -> Settings:
@@ -58,6 +72,20 @@ class Upstream:
     priority: int
     problem: str | None = None  # set when the connection cannot be used (e.g. secret unreadable)
     default_model: str | None = None  # used by `connection test` when no model is given
+    # The connection's own rate limits (None: none configured; headers may still teach some).
+    rpm: int | None = None
+    min_gap_ms: int | None = None
+    max_concurrent: int | None = None
+    context_windows: Mapping[str, int] = field(default_factory=lambda: _EMPTY_WINDOWS)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPolicy:
+    """What one client API key may do (docs/routing.md "Behaviour controls")."""
+
+    allowed_models: tuple[str, ...] = ()  # shell-style patterns; () = every model
+    rpm: int | None = None
+    requests_per_day: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +99,12 @@ class Snapshot:
     upstreams: tuple[Upstream, ...] = field(default=())
     # "alias/model" -> blended USD per 1M tokens (3 input : 1 output) for cost-optimized combos
     costs: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    # user alias -> target (alias/model or combo)
+    model_aliases: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    hidden_providers: frozenset[str] = frozenset()  # provider ids left out of model lists
+    key_policies: Mapping[str, KeyPolicy] = field(  # by key name; absent = no restriction
+        default_factory=lambda: MappingProxyType({})
+    )
 
     @classmethod
     def empty(cls) -> Snapshot:
@@ -126,17 +160,23 @@ def upstream_for(row: ConnectionRow, catalog: Catalog, secrets: Secrets) -> Upst
         priority=row.priority,
         problem=problem,
         default_model=row.models[0] if row.models else (info.models[0].id if info.models else None),
+        rpm=row.rpm,
+        min_gap_ms=row.min_gap_ms,
+        max_concurrent=row.max_concurrent,
+        context_windows=MappingProxyType({m.id: m.context_window for m in info.models}),
     )
 
 
 def build_snapshot(state: ConfigState, catalog: Catalog, secrets: Secrets) -> Snapshot:
     """Blocking (reads secrets): call it off the event loop."""
     settings = Settings.from_stored(state.settings)
+    disabled = {p.provider for p in state.providers if not p.enabled}
     upstreams = [
         u
         for row in state.connections
         if row.enabled
         if (u := upstream_for(row, catalog, secrets)) is not None
+        if u.provider not in disabled
     ]
     upstreams.sort(key=lambda u: (u.priority, u.connection))
 
@@ -163,7 +203,13 @@ def build_snapshot(state: ConfigState, catalog: Catalog, secrets: Secrets) -> Sn
             price = info.price_for(model)
             if price is not None:
                 costs[f"{upstream.alias}/{model}"] = (3 * price.input + price.output) / 4
-    keys = {row.key_hash: row.name for row in state.api_keys if row.revoked_at is None}
+    active_keys = [row for row in state.api_keys if row.revoked_at is None]
+    keys = {row.key_hash: row.name for row in active_keys}
+    policies = {
+        row.name: KeyPolicy(row.allowed_models, row.rpm, row.requests_per_day)
+        for row in active_keys
+        if row.allowed_models or row.rpm is not None or row.requests_per_day is not None
+    }
     return Snapshot(
         revision=state.revision,
         settings=settings,
@@ -173,4 +219,7 @@ def build_snapshot(state: ConfigState, catalog: Catalog, secrets: Secrets) -> Sn
         providers_by_model=MappingProxyType({k: tuple(v) for k, v in providers_by_model.items()}),
         upstreams=tuple(upstreams),
         costs=MappingProxyType(costs),
+        model_aliases=MappingProxyType(dict(state.model_aliases)),
+        hidden_providers=frozenset(p.provider for p in state.providers if p.hidden),
+        key_policies=MappingProxyType(policies),
     )

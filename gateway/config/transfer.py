@@ -16,6 +16,7 @@ from gateway.config import repository as repo
 from gateway.config.commands import (
     ConfigError,
     Context,
+    combo_row,
     connection_row,
     entry_from_row,
     secret_name,
@@ -28,6 +29,8 @@ from gateway.config.validation import (
     check_connection,
     check_custom_aliases,
     check_exposure,
+    check_model_aliases,
+    check_providers,
 )
 from gateway.security.api_keys import display_prefix, generate_key, hash_key
 
@@ -38,6 +41,8 @@ class ImportReport:
     connections: int = 0
     combos: int = 0
     api_keys: int = 0
+    model_aliases: int = 0
+    providers: int = 0
     generated_keys: list[tuple[str, str]] = field(default_factory=list)  # (name, plaintext)
 
 
@@ -79,15 +84,26 @@ def import_config(ctx: Context, file: ConfigFile) -> ImportReport:
         c.alias for c in file.connections if c.alias
     }
     existing_combos = {c.name: c.targets for c in state.combos}
+    model_aliases = {**dict(state.model_aliases), **file.model_aliases}
     problems += check_combos(
         [(f"combos[{i}] ({c.name!r})", c) for i, c in enumerate(file.combos)],
         ctx.catalog,
         aliases,
         existing_combos,
+        model_aliases,
     )
+    combo_names = set(existing_combos) | {c.name for c in file.combos}
+    problems += check_model_aliases(file.model_aliases, ctx.catalog, aliases, combo_names)
+    problems += [
+        f"combos ({name!r}): a model alias has that name; choose another"
+        for name in (c.name for c in file.combos)
+        if name in model_aliases
+    ]
+    problems += check_providers(file.providers, ctx.catalog, "providers")
 
     active_keys = {k.name: k for k in state.api_keys}
     key_plan: list[tuple[str, str, bool]] = []  # (name, plaintext, generated)
+    key_entries = {k.name: k for k in file.api_keys}
     for key_entry in file.api_keys:
         if key_entry.key is not None:
             key_plan.append((key_entry.name, key_entry.key, False))
@@ -122,22 +138,27 @@ def import_config(ctx: Context, file: ConfigFile) -> ImportReport:
             ref = refs.get(names[row.id]) or (old.secret_ref if old else None)
             repo.upsert_connection(conn, replace(row, secret_ref=ref))
         for combo in file.combos:
-            repo.upsert_combo(
-                conn,
-                repo.ComboRow(
-                    combo.name,
-                    combo.strategy,
-                    tuple(combo.targets),
-                    combo.enabled,
-                    tuple(combo.weights or ()),
-                ),
-            )
+            repo.upsert_combo(conn, combo_row(combo))
         for (name, plaintext, _), key_hash in zip(key_plan, hashes, strict=True):
             owner = repo.find_api_key_by_hash(conn, key_hash)
             if owner is not None and owner.revoked_at is None and owner.name == name:
-                continue  # importing the same key again changes nothing
+                continue  # importing the same key again changes nothing (limits: below)
             repo.revoke_api_key(conn, name)
             repo.insert_api_key(conn, name, key_hash, display_prefix(plaintext))
+        for name, key_entry in key_entries.items():
+            repo.set_key_limits(
+                conn,
+                name,
+                allowed_models=tuple(key_entry.allowed_models),
+                rpm=key_entry.rpm,
+                requests_per_day=key_entry.requests_per_day,
+            )
+        for alias, target in file.model_aliases.items():
+            repo.upsert_model_alias(conn, alias, target)
+        for provider, switches in file.providers.items():
+            repo.upsert_provider_settings(
+                conn, repo.ProviderSettingsRow(provider, switches.enabled, switches.hidden)
+            )
 
     write_with_secrets(ctx, pending, write)
     for entry in file.connections:
@@ -150,6 +171,8 @@ def import_config(ctx: Context, file: ConfigFile) -> ImportReport:
         connections=len(file.connections),
         combos=len(file.combos),
         api_keys=len(key_plan),
+        model_aliases=len(file.model_aliases),
+        providers=len(file.providers),
         generated_keys=[(name, plain) for name, plain, generated in key_plan if generated],
     )
 
@@ -173,13 +196,34 @@ def export_config(ctx: Context, *, with_secrets: bool = False) -> dict[str, Any]
         item["enabled"] = row.enabled
         if row.models:
             item["models"] = list(row.models)
+        for limit in ("rpm", "min_gap_ms", "max_concurrent"):
+            if (value := getattr(row, limit)) is not None:
+                item[limit] = value
         connections.append(item)
-    return {
+    exported: dict[str, Any] = {
         "settings": dict(sorted(state.settings.items())),
-        "api_keys": [{"name": key.name} for key in state.api_keys],
+        "api_keys": [_key(key) for key in state.api_keys],
         "connections": connections,
         "combos": [_combo(c) for c in state.combos],
     }
+    if state.model_aliases:
+        exported["model_aliases"] = dict(state.model_aliases)
+    if state.providers:
+        exported["providers"] = {
+            p.provider: {"enabled": p.enabled, "hidden": p.hidden} for p in state.providers
+        }
+    return exported
+
+
+def _key(row: repo.ApiKeyRow) -> dict[str, Any]:
+    item: dict[str, Any] = {"name": row.name}
+    if row.allowed_models:
+        item["allowed_models"] = list(row.allowed_models)
+    if row.rpm is not None:
+        item["rpm"] = row.rpm
+    if row.requests_per_day is not None:
+        item["requests_per_day"] = row.requests_per_day
+    return item
 
 
 def _combo(row: repo.ComboRow) -> dict[str, Any]:
@@ -191,6 +235,10 @@ def _combo(row: repo.ComboRow) -> dict[str, Any]:
     }
     if row.weights:
         item["weights"] = list(row.weights)
+    if row.system_prompt is not None:
+        item["system_prompt"] = row.system_prompt
+    if row.cache is not None:
+        item["cache"] = row.cache
     return item
 
 

@@ -85,12 +85,12 @@ def check_combos(
     catalog: Catalog,
     custom_aliases: Iterable[str],
     existing_combos: Mapping[str, Sequence[str]],
+    model_aliases: Iterable[str] = (),
 ) -> list[str]:
-    """Targets must name a known prefix or combo; nesting is acyclic and at most 3 deep."""
-    prefixes = {p.alias for p in catalog.providers if not p.custom}
-    prefixes |= {p.id for p in catalog.providers if not p.custom}
-    prefixes |= {a for p in catalog.providers for a in p.legacy_aliases}
-    prefixes |= set(custom_aliases)
+    """Targets name a known prefix (``alias/model`` or ``alias/*``), a combo or a user model
+    alias; nesting is acyclic and at most 3 deep."""
+    prefixes = known_prefixes(catalog, custom_aliases)
+    user_aliases = set(model_aliases)
     graph: dict[str, Sequence[str]] = dict(existing_combos)
     graph.update({entry.name: entry.targets for _, entry in combos})
     problems = []
@@ -105,8 +105,10 @@ def check_combos(
                         f"{where}.targets[{index}]: {target!r}: no provider or "
                         f"custom connection has the prefix {prefix!r}"
                     )
-            elif target not in graph:
-                problems.append(f"{where}.targets[{index}]: {target!r} is not a combo")
+            elif target not in graph and target not in user_aliases:
+                problems.append(
+                    f"{where}.targets[{index}]: {target!r} is neither a combo nor a model alias"
+                )
         if (cycle := _find_cycle(entry.name, graph)) is not None:
             problems.append(
                 f"{where}.targets: combos may not contain themselves ({' → '.join(cycle)})"
@@ -115,6 +117,52 @@ def check_combos(
             problems.append(
                 f"{where}.targets: combos nest {depth} deep; "
                 f"at most {MAX_COMBO_DEPTH} levels are allowed"
+            )
+    return problems
+
+
+def known_prefixes(catalog: Catalog, custom_aliases: Iterable[str]) -> set[str]:
+    prefixes = {p.alias for p in catalog.providers if not p.custom}
+    prefixes |= {p.id for p in catalog.providers if not p.custom}
+    prefixes |= {a for p in catalog.providers for a in p.legacy_aliases}
+    return prefixes | set(custom_aliases)
+
+
+def check_model_aliases(
+    aliases: Mapping[str, str],
+    catalog: Catalog,
+    custom_aliases: Iterable[str],
+    combo_names: Iterable[str],
+    where: str = "model_aliases",
+) -> list[str]:
+    """An alias names alias/model or a combo, and is not itself a combo's name."""
+    prefixes = known_prefixes(catalog, custom_aliases)
+    combos = set(combo_names)
+    problems = []
+    for name, target in aliases.items():
+        if name in combos:
+            problems.append(f"{where}.{name}: a combo has that name; choose another")
+        if "/" in target:
+            prefix, model = target.split("/", 1)
+            if not model or model == "*":
+                problems.append(f"{where}.{name}: {target!r} must name one model")
+            elif prefix not in prefixes:
+                problems.append(
+                    f"{where}.{name}: {target!r}: no provider or custom connection has the "
+                    f"prefix {prefix!r}"
+                )
+        elif target not in combos:
+            problems.append(f"{where}.{name}: {target!r} is neither alias/model nor a combo")
+    return problems
+
+
+def check_providers(provider_ids: Iterable[str], catalog: Catalog, where: str) -> list[str]:
+    problems = []
+    for provider in provider_ids:
+        info = catalog.get(provider)
+        if info is None or info.custom:
+            problems.append(
+                f"{where}.{provider}: unknown provider (see `switchboard provider list`)"
             )
     return problems
 

@@ -176,6 +176,8 @@ def _final_status(records: list[AttemptRecord]) -> int:
     if not records:
         return 503  # everything was cooling down or behind an open breaker
     last = records[-1]
-    if last.status is not None:
+    if last.status is not None and last.status >= 400:
         return last.status
+    if last.status is not None:
+        return 502  # a 2xx that was empty or not the dialect's shape: a bad upstream answer
     return 504 if last.reason.startswith(str(FailureClass.TIMEOUT)) else 502

@@ -187,6 +187,14 @@ class BreakerBoard:
         breaker = self._breakers.get(key)
         return breaker is not None and breaker.state is BreakerState.OPEN
 
+    def discard(self, matches: Callable[[str], bool]) -> int:
+        """Forget every breaker whose key ``matches`` (a health reset): each comes back
+        closed with no failures. Returns how many were dropped. O(entries)."""
+        doomed = [key for key in self._breakers if matches(key)]
+        for key in doomed:
+            del self._breakers[key]
+        return len(doomed)
+
     def __len__(self) -> int:
         return len(self._breakers)
 

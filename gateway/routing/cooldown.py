@@ -97,6 +97,14 @@ class Cooldowns:
         """The key succeeded: no cooldown, level back to 0."""
         self._entries.pop(key, None)
 
+    def discard(self, matches: Callable[[str], bool]) -> int:
+        """``clear`` every key that ``matches`` (a health reset): no cooldown, level 0.
+        Returns how many entries were dropped, live or not. O(entries)."""
+        doomed = [key for key in self._entries if matches(key)]
+        for key in doomed:
+            del self._entries[key]
+        return len(doomed)
+
     def __len__(self) -> int:
         return len(self._entries)
 

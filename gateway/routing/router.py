@@ -1,5 +1,6 @@
-"""Live routing state shared by every request: breakers, cooldowns, statistics and the
-strategies' counters. Used from the gateway's event loop only; every map is bounded."""
+"""Live routing state shared by every request: breakers, cooldowns, statistics, each
+connection's last error and the strategies' counters. Used from the gateway's event loop
+only; every map is bounded."""
 
 from __future__ import annotations
 
@@ -8,8 +9,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gateway.routing.breaker import CONNECTION_BREAKER, PROVIDER_BREAKER, BreakerBoard
+from gateway.routing.breaker import (
+    CONNECTION_BREAKER,
+    PROVIDER_BREAKER,
+    BreakerBoard,
+    BreakerConfig,
+)
 from gateway.routing.cooldown import Cooldowns
+from gateway.routing.last_error import LastErrors
 from gateway.routing.stats import TargetStats
 from gateway.routing.strategies import RoundRobinState, StickyState
 
@@ -33,13 +40,25 @@ class Router:
     breakers: BreakerBoard = field(init=False)
     cooldowns: Cooldowns = field(init=False)
     stats: TargetStats = field(init=False)
+    last_errors: LastErrors = field(init=False)  # by connection_key, for the health view
     round_robin: RoundRobinState = field(default_factory=RoundRobinState)
     sticky: StickyState = field(default_factory=StickyState)
+    provider_breaker: BreakerConfig = PROVIDER_BREAKER
+    connection_breaker: BreakerConfig = CONNECTION_BREAKER
+
+    def configure_breakers(self, provider: BreakerConfig, connection: BreakerConfig) -> None:
+        """Adopt new thresholds (a settings change); each breaker keeps its state and takes
+        the new config the next time it is used."""
+        if provider != self.provider_breaker:
+            self.provider_breaker = provider
+        if connection != self.connection_breaker:
+            self.connection_breaker = connection
 
     def __post_init__(self) -> None:
         self.breakers = BreakerBoard(self.clock)
         self.cooldowns = Cooldowns(self.clock)
         self.stats = TargetStats(self.clock)
+        self.last_errors = LastErrors(self.clock)
 
     # the strategies' StatsView ------------------------------------------------------------
 
@@ -68,10 +87,10 @@ class Router:
             if until is not None:
                 reason = self.cooldowns.reason(cooling) or "cooling down"
                 return f"{reason}; cooling down for {until - self.clock():.0f} s more"
-        provider_breaker = self.breakers.for_key(provider_key(provider), PROVIDER_BREAKER)
+        provider_breaker = self.breakers.for_key(provider_key(provider), self.provider_breaker)
         if not provider_breaker.allow():
             return "the provider's circuit breaker is open"
-        if not self.breakers.for_key(key, CONNECTION_BREAKER).allow():
+        if not self.breakers.for_key(key, self.connection_breaker).allow():
             provider_breaker.release()  # its half-open probe slot was not used after all
             return "the connection's circuit breaker is open"
         return None
@@ -80,10 +99,13 @@ class Router:
         self, connection_id: str, provider: str, *, ok: bool | None, reason: str | None = None
     ) -> None:
         """Tell both breakers how an attempt went: True success, False a failure that counts
-        (408, 5xx, timeouts, connection errors, invalid 200s), None says nothing (429, 4xx)."""
+        (408, 5xx, timeouts, connection errors, invalid 200s), None says nothing (429, 4xx).
+        The ``reason`` of any failure, counted or not, becomes the connection's last error."""
+        if ok is not True and reason is not None:
+            self.last_errors.record(connection_key(connection_id), reason)
         for key, config in (
-            (provider_key(provider), PROVIDER_BREAKER),
-            (connection_key(connection_id), CONNECTION_BREAKER),
+            (provider_key(provider), self.provider_breaker),
+            (connection_key(connection_id), self.connection_breaker),
         ):
             breaker = self.breakers.for_key(key, config)
             if ok is True:

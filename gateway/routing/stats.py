@@ -184,6 +184,15 @@ class TargetStats:
             return None
         return _percentiles(entry.ring)
 
+    def discard(self, matches: Callable[[str], bool]) -> int:
+        """Forget every key that ``matches`` (a health reset): it reads as new again.
+        Attempts still in flight on a dropped key finish harmlessly, unrecorded, as after
+        an eviction. Returns how many keys were dropped. O(entries)."""
+        doomed = [key for key in self._entries if matches(key)]
+        for key in doomed:
+            del self._entries[key]
+        return len(doomed)
+
     def __len__(self) -> int:
         return len(self._entries)
 

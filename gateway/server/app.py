@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.server import anthropic_messages, gemini_api, info, openai_chat, responses_api
+from gateway.server import admin, anthropic_messages, gemini_api, info, openai_chat, responses_api
 from gateway.server.runtime import RUNTIME, Runtime
 
 # The body limit is enforced per request from the live settings (request_io.read_body), so
@@ -12,7 +12,7 @@ from gateway.server.runtime import RUNTIME, Runtime
 _HARD_BODY_CAP = 1024 * 1024 * 1024
 
 
-def create_app(runtime: Runtime) -> web.Application:
+def create_app(runtime: Runtime, admin_token: str | None = None) -> web.Application:
     app = web.Application(client_max_size=_HARD_BODY_CAP)
     app[RUNTIME] = runtime
     add = app.router
@@ -27,5 +27,6 @@ def create_app(runtime: Runtime) -> web.Application:
     add.add_post("/v1/models/{tail:.+}", gemini_api.model_action)
     add.add_get("/v1/models", info.list_models)
     add.add_get("/health", info.health)
+    admin.add_routes(app, admin_token)  # the CLI's health view; refused without the token
     add.add_route("*", "/{tail:.*}", info.not_found)
     return app

@@ -11,6 +11,7 @@ from aiohttp import web
 from gateway.config.snapshot import Snapshot
 from gateway.formats.replay import ReplayCache
 from gateway.observe.request_log import RequestLog
+from gateway.routing.breaker import BreakerConfig
 from gateway.routing.router import Router
 
 
@@ -24,6 +25,18 @@ class Runtime:
     replay: ReplayCache = field(default_factory=ReplayCache)  # reasoning across dialects
     router: Router = field(default_factory=Router)  # breakers, cooldowns, stats, strategies
     keepalive_s: float = 15.0  # translated streams: a ping after this long without a byte
+
+    def __post_init__(self) -> None:
+        self.install(self.snapshot)
+
+    def install(self, snapshot: Snapshot) -> None:
+        """Swap in a new configuration and hand its thresholds to the live state."""
+        settings = snapshot.settings
+        self.router.configure_breakers(
+            BreakerConfig(settings.provider_breaker_failures, settings.provider_breaker_open_s),
+            BreakerConfig(settings.connection_breaker_failures, settings.connection_breaker_open_s),
+        )
+        self.snapshot = snapshot
 
 
 RUNTIME = web.AppKey("runtime", Runtime)

@@ -67,6 +67,30 @@ CREATE UNIQUE INDEX api_keys_active_name ON api_keys(name) WHERE revoked_at IS N
         name="0004_combo_weights",
         sql="ALTER TABLE combos ADD COLUMN weights TEXT NOT NULL DEFAULT '[]';",
     ),
+    Migration(
+        name="0005_routing_controls",
+        sql="""
+ALTER TABLE connections ADD COLUMN rpm INTEGER;
+ALTER TABLE connections ADD COLUMN min_gap_ms INTEGER;
+ALTER TABLE connections ADD COLUMN max_concurrent INTEGER;
+ALTER TABLE combos ADD COLUMN system_prompt TEXT;
+ALTER TABLE combos ADD COLUMN cache INTEGER;
+ALTER TABLE api_keys ADD COLUMN allowed_models TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE api_keys ADD COLUMN rpm INTEGER;
+ALTER TABLE api_keys ADD COLUMN requests_per_day INTEGER;
+CREATE TABLE model_aliases(
+    name TEXT PRIMARY KEY,
+    target TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE provider_settings(
+    provider TEXT PRIMARY KEY,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    hidden INTEGER NOT NULL DEFAULT 0,
+    updated_at REAL NOT NULL
+);
+""",
+    ),
 )
 
 LOGS_MIGRATIONS: tuple[Migration, ...] = (
@@ -92,6 +116,22 @@ CREATE TABLE request_log(
     stream INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX request_log_ts ON request_log(ts);
+""",
+    ),
+    Migration(
+        name="0002_response_cache",
+        sql="""
+CREATE TABLE response_cache(
+    key TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    status INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    body BLOB NOT NULL,
+    tokens INTEGER NOT NULL DEFAULT 0,
+    hits INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX response_cache_expires ON response_cache(expires_at);
 """,
     ),
 )

@@ -113,9 +113,10 @@ def command_paths() -> list[tuple[str, ...]]:
 
 
 COMMAND_PATHS = command_paths()
-GROUPS = sorted(
-    {path[:-1] for path in COMMAND_PATHS if len(path) == 2},
-)
+# A group that is also a command of its own (`switchboard health` shows, `health reset` acts)
+# runs without an action instead of printing usage.
+RUNNABLE_GROUPS = {("health",)}
+GROUPS = sorted({path[:-1] for path in COMMAND_PATHS if len(path) == 2} - RUNNABLE_GROUPS)
 
 
 # --------------------------------------------------------------------------- help
@@ -144,6 +145,8 @@ def test_the_walk_finds_every_documented_command() -> None:
         ("config", "import"),
         ("config", "export"),
         ("logs",),
+        ("health",),
+        ("health", "reset"),
     }
     assert expected <= set(COMMAND_PATHS)
 
@@ -691,7 +694,10 @@ def test_combo_cycle_is_refused(cli: Cli) -> None:
 def test_combo_unknown_combo_target_is_refused(cli: Cli) -> None:
     result = cli("combo", "add", "a", "ghost")
     assert result.code == 1
-    assert result.err == "switchboard: combo.targets[0]: 'ghost' is not a combo\n"
+    assert (
+        result.err
+        == "switchboard: combo.targets[0]: 'ghost' is neither a combo nor a model alias\n"
+    )
 
 
 def test_removing_a_combo_used_by_another_is_refused(cli: Cli) -> None:

@@ -110,7 +110,7 @@ def test_combo_nesting_limits(data_dir: Path) -> None:
         add("d", "c")
     with pytest.raises(ConfigError, match=r"contain themselves \(a → c → b → a\)"):
         add("a", "c", replace=True)
-    with pytest.raises(ConfigError, match="'nope' is not a combo"):
+    with pytest.raises(ConfigError, match="'nope' is neither a combo nor a model alias"):
         add("e", "nope")
     with pytest.raises(ConfigError, match="is a target of b"):
         with_context(data_dir, lambda ctx: commands.remove_combo(ctx, "a"))
@@ -168,3 +168,27 @@ def test_key_names_follow_the_file_rule(data_dir: Path) -> None:
     for bad in ("", "bad name!", "-dash", "x" * 65):
         with pytest.raises(ConfigError, match="names are 1 to 64 letters"):
             with_context(data_dir, lambda ctx, bad=bad: commands.create_key(ctx, bad))
+
+
+@pytest.mark.parametrize(
+    ("rpm", "per_day", "patterns", "problem"),
+    [
+        (0, None, (), "rpm: Input should be greater than or equal to 1"),
+        (2_000_000, None, (), "rpm: Input should be less than or equal to 1000000"),
+        (None, 200_000_000, (), "requests_per_day: Input should be less than or equal to"),
+        (None, None, ("open ai/*",), "allowed_models"),
+    ],
+)
+def test_key_limits_follow_the_import_rules(
+    data_dir: Path, rpm: int | None, per_day: int | None, patterns: tuple[str, ...], problem: str
+) -> None:
+    from gateway.config.commands import create_key, set_key_limits
+
+    with_context(data_dir, lambda ctx: create_key(ctx, "k"))
+    with pytest.raises(ConfigError, match=problem):
+        with_context(
+            data_dir,
+            lambda ctx: set_key_limits(
+                ctx, "k", allowed_models=patterns, rpm=rpm, requests_per_day=per_day
+            ),
+        )

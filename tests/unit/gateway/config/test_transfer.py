@@ -223,3 +223,117 @@ def test_combo_weights_round_trip_and_must_match_targets(data_dir: Path) -> None
     assert exported["combos"][0]["weights"] == [3.0, 1.0]
     with pytest.raises(ConfigFileError, match=r"combos\[0\] \('coding'\): .*one weight per target"):
         parse_config_text(GOOD.replace('strategy = "priority"', "weights = [1]"), fmt="toml")
+
+
+ALIASES = 'model_aliases = { fast = "openai/gpt-4o-mini", team = "coding" }\n'
+CONTROLS = """
+[providers.groq]
+enabled = false
+[providers.openai]
+hidden = true
+
+[[api_keys]]
+name = "intern"
+key = "sk-sb-fedcba9876543210fedcba9876543210"
+allowed_models = ["openai/*", "fast"]
+rpm = 20
+requests_per_day = 500
+
+[[connections]]
+name = "paced"
+provider = "openai"
+api_key = "sk-paced"
+rpm = 60
+min_gap_ms = 250
+max_concurrent = 4
+
+[[combos]]
+name = "careful"
+targets = ["fast", "openai/*"]
+system_prompt = "Answer briefly."
+cache = true
+"""
+
+
+def test_routing_controls_import_export_and_reach_the_snapshot(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    import tomli_w
+
+    from gateway.config.snapshot import KeyPolicy, build_snapshot
+    from gateway.providers.catalog import default_catalog
+
+    report = run_import(data_dir, ALIASES + GOOD + CONTROLS)
+    assert (report.model_aliases, report.providers) == (2, 2)
+    exported = with_context(data_dir, lambda ctx: export_config(ctx))
+    assert exported["model_aliases"] == {"fast": "openai/gpt-4o-mini", "team": "coding"}
+    assert exported["providers"] == {
+        "groq": {"enabled": False, "hidden": False},
+        "openai": {"enabled": True, "hidden": True},
+    }
+    intern = next(k for k in exported["api_keys"] if k["name"] == "intern")
+    assert intern == {
+        "name": "intern",
+        "allowed_models": ["openai/*", "fast"],
+        "rpm": 20,
+        "requests_per_day": 500,
+    }
+    paced = next(c for c in exported["connections"] if c["name"] == "paced")
+    assert (paced["rpm"], paced["min_gap_ms"], paced["max_concurrent"]) == (60, 250, 4)
+    careful = next(c for c in exported["combos"] if c["name"] == "careful")
+    assert (careful["system_prompt"], careful["cache"]) == ("Answer briefly.", True)
+
+    other = tmp_path / "other"
+    other.mkdir()
+    with_secrets = with_context(data_dir, lambda ctx: export_config(ctx, with_secrets=True))
+    run_import(other, tomli_w.dumps(with_secrets))  # "intern" gets a new key, same limits
+    assert with_context(other, lambda ctx: export_config(ctx)) == exported
+
+    snapshot = with_context(
+        data_dir, lambda ctx: build_snapshot(ctx.store.state(), default_catalog(), ctx.secrets)
+    )
+    assert dict(snapshot.model_aliases) == {"fast": "openai/gpt-4o-mini", "team": "coding"}
+    assert snapshot.hidden_providers == frozenset({"openai"})
+    assert snapshot.key_policies["intern"] == KeyPolicy(("openai/*", "fast"), 20, 500)
+    (upstream,) = [u for u in snapshot.upstreams if u.connection == "paced"]
+    assert (upstream.rpm, upstream.min_gap_ms, upstream.max_concurrent) == (60, 250, 4)
+    assert upstream.context_windows["gpt-6.2-sol"] > 0
+    assert snapshot.combos["careful"].system_prompt == "Answer briefly."
+
+
+def test_disabling_a_provider_drops_its_connections(data_dir: Path) -> None:
+    from gateway.config.commands import set_provider
+    from gateway.config.snapshot import build_snapshot
+    from gateway.providers.catalog import default_catalog
+
+    run_import(data_dir, GOOD)
+
+    def upstream_names() -> list[str]:
+        snap = with_context(
+            data_dir, lambda ctx: build_snapshot(ctx.store.state(), default_catalog(), ctx.secrets)
+        )
+        return [u.connection for u in snap.upstreams]
+
+    assert upstream_names() == ["work-openai", "lab"]
+    with_context(data_dir, lambda ctx: set_provider(ctx, "openai", enabled=False))
+    assert upstream_names() == ["lab"]
+    with_context(data_dir, lambda ctx: set_provider(ctx, "openai", enabled=True))
+    assert upstream_names() == ["work-openai", "lab"]
+    assert state(data_dir).providers == ()  # back to the defaults: no row left
+    with pytest.raises(ConfigError, match="unknown provider"):
+        with_context(data_dir, lambda ctx: set_provider(ctx, "nope", hidden=True))
+
+
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [
+        ('model_aliases = { coding = "openai/gpt-4o-mini" }', "a combo has that name"),
+        ('model_aliases = { x = "ghost/m" }', "no provider or custom connection has the prefix"),
+        ('model_aliases = { x = "openai/*" }', "must name one model"),
+        ('model_aliases = { x = "nocombo" }', "neither alias/model nor a combo"),
+        ("[providers.nope]\nhidden = true", r"providers\.nope: unknown provider"),
+    ],
+)
+def test_bad_controls_are_refused(data_dir: Path, extra: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        run_import(data_dir, extra + "\n" + GOOD)

@@ -251,3 +251,17 @@ def test_board_memory_is_bounded() -> None:
 def test_board_rejects_zero_bound() -> None:
     with pytest.raises(ValueError):
         BreakerBoard(FakeClock(), max_entries=0)
+
+
+def test_discard_forgets_matching_breakers_only() -> None:
+    clock = FakeClock()
+    board = BreakerBoard(clock)
+    for key in ("conn:a", "conn:b", "prov:p"):
+        for _ in range(3):
+            board.for_key(key, CONFIG).record_failure("HTTP 503")
+    assert board.discard(lambda key: key.startswith("conn:")) == 2
+    assert board.get("conn:a") is None and board.get("conn:b") is None
+    assert board.is_open("prov:p")
+    assert board.for_key("conn:a", CONFIG).view() == BreakerView(BreakerState.CLOSED, 0, None, None)
+    assert board.discard(lambda key: False) == 0
+    assert len(board) == 2

@@ -143,3 +143,17 @@ def test_memory_is_bounded() -> None:
 def test_rejects_zero_bound() -> None:
     with pytest.raises(ValueError):
         Cooldowns(FakeClock(), max_entries=0)
+
+
+def test_discard_clears_matching_keys_live_or_remembered() -> None:
+    clock = FakeClock()
+    cooldowns = Cooldowns(clock)
+    cooldowns.set("conn:a", 1100.0, "rate limited", 2)
+    cooldowns.set("conn:a:m", 1001.0, "HTTP 500", 3)
+    cooldowns.set("conn:b", 1100.0, "rate limited", 1)
+    clock.now = 1002.0  # conn:a:m ended but still remembers its level
+    assert cooldowns.discard(lambda key: key.startswith("conn:a")) == 2
+    assert cooldowns.until("conn:a") is None
+    assert cooldowns.level("conn:a:m") == 0
+    assert cooldowns.until("conn:b") == 1100.0
+    assert len(cooldowns) == 1

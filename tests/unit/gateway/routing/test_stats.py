@@ -204,3 +204,15 @@ def test_ring_bounded_on_one_hot_key() -> None:
 def test_invalid_parameters(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         TargetStats(FakeClock(), **kwargs)  # type: ignore[arg-type]
+
+
+def test_discard_forgets_matching_keys_and_orphans_in_flight_tokens() -> None:
+    stats = TargetStats(FakeClock())
+    observe(stats, "a", ok=False)
+    token = stats.start("a")
+    observe(stats, "b", ok=True, latency_ms=7.0)
+    assert stats.discard(lambda key: key == "a") == 1
+    assert (stats.success_rate("a"), stats.uses("a"), stats.in_flight("a")) == (1.0, 0, 0)
+    stats.finish(token, False, 1.0)  # finishes harmlessly, recorded nowhere
+    assert stats.uses("a") == 0 and len(stats) == 1
+    assert stats.percentiles("b") == (7.0, 7.0, 7.0)

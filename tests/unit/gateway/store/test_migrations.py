@@ -45,6 +45,17 @@ SAMPLE_ROWS: dict[str, list[tuple[str, tuple[str, ...], tuple[Any, ...]]]] = {
         ),
     ],
     "0004_combo_weights": [],  # a column on combos, covered by its 0002 sample row
+    "0005_routing_controls": [
+        ("model_aliases", ("name", "target", "updated_at"), ("fast", "openai/gpt-4o-mini", 1.0)),
+        ("provider_settings", ("provider", "enabled", "hidden", "updated_at"), ("groq", 0, 1, 1.0)),
+    ],
+    "0002_response_cache": [
+        (
+            "response_cache",
+            ("key", "created_at", "expires_at", "status", "content_type", "body", "tokens"),
+            ("k1", 1.0, 2.0, 200, "application/json", b"{}", 3),
+        ),
+    ],
     "0001_request_log": [
         (
             "request_log",
