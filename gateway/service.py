@@ -29,6 +29,7 @@ from gateway.observe.request_log import RequestLog
 from gateway.providers.catalog import Catalog, default_catalog
 from gateway.providers.upstream import create_session
 from gateway.routing.health import HealthReport, build_report, reset
+from gateway.routing.router import Router
 from gateway.run_file import RunInfo, remove_run_file, write_run_file
 from gateway.security.secrets import Secrets, open_secrets
 from gateway.server.app import create_app
@@ -71,7 +72,9 @@ class GatewayService:
         secrets: Secrets | None = None,
         reload_interval: float = 1.0,
         shutdown_timeout: float = 10.0,
+        router: Router | None = None,
     ) -> None:
+        """``router``: live routing state to start with (tests inject one with a fake clock)."""
         self.data_dir = data_dir
         self._host_override = host
         self._port_override = port
@@ -79,6 +82,7 @@ class GatewayService:
         self._secrets = secrets
         self._reload_interval = reload_interval
         self._shutdown_timeout = shutdown_timeout
+        self._router = router
         self._listeners: list[Callable[[Event], None]] = []
         self._config: ConfigStore | None = None
         self._logs: DbWriter | None = None
@@ -143,7 +147,9 @@ class GatewayService:
             if problem := check_exposure(self.host, snapshot.settings.require_api_key):
                 raise ServiceError(f"Refusing to start: {problem}.")
             assert self._logs is not None
-            self._runtime = Runtime(snapshot, create_session(), RequestLog(self._logs))
+            self._runtime = Runtime(
+                snapshot, create_session(), RequestLog(self._logs), router=self._router or Router()
+            )
             self._admin_token = token_urlsafe(32)
             await self._serve(self._runtime)
             await self._write_run_file(self._admin_token)

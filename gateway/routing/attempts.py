@@ -30,6 +30,15 @@ class AttemptRecord:
     retry_at: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class AttemptToken:
+    """One attempt's statistics: its connection's, read by the account strategies, and its
+    combo target's (alias/model), read by the combo strategies."""
+
+    connection: StatsToken
+    target: StatsToken
+
+
 @dataclass
 class Attempts:
     router: Router
@@ -42,9 +51,18 @@ class Attempts:
     def exhausted(self) -> bool:
         return self.tried >= self.limit
 
-    def start(self, target: Target) -> StatsToken:
+    def start(self, target: Target) -> AttemptToken:
         self.tried += 1
-        return self.router.stats.start(connection_key(target.upstream.connection_id))
+        stats = self.router.stats
+        return AttemptToken(
+            stats.start(connection_key(target.upstream.connection_id)),
+            stats.start(target.label or target.model),
+        )
+
+    def _finish(self, token: AttemptToken, ok: bool, latency_ms: float) -> None:
+        stats = self.router.stats
+        stats.finish(token.connection, ok, latency_ms)
+        stats.finish(token.target, ok, latency_ms)
 
     def skip(self, target: Target, why: str) -> None:
         cooldowns = self.router.cooldowns
@@ -63,20 +81,20 @@ class Attempts:
             )
         )
 
-    def succeeded(self, target: Target, token: StatsToken, latency_ms: float) -> None:
+    def succeeded(self, target: Target, token: AttemptToken, latency_ms: float) -> None:
         upstream = target.upstream
-        self.router.stats.finish(token, True, latency_ms)
+        self._finish(token, True, latency_ms)
         self.router.cooldowns.clear(model_key(upstream.connection_id, target.model))
         self.router.outcome(upstream.connection_id, upstream.provider, ok=True)
 
     def failed(
-        self, target: Target, failure: Failure, token: StatsToken, latency_ms: float
+        self, target: Target, failure: Failure, token: AttemptToken, latency_ms: float
     ) -> Action:
         """Apply the failure's action to the router; the action says where to go next."""
         upstream = target.upstream
         router = self.router
         action = action_for(failure.cls)
-        router.stats.finish(token, False, latency_ms)
+        self._finish(token, False, latency_ms)
         router.outcome(
             upstream.connection_id,
             upstream.provider,
@@ -88,15 +106,19 @@ class Attempts:
             key = model_key(upstream.connection_id, target.model)
         retry_at = failure.retry_at
         if action.cooldown != "none":
-            level = router.cooldowns.level(key)
+            cooldowns = router.cooldowns
+            level = cooldowns.level(key)
             now = router.clock()
-            until = (
-                retry_at
-                if retry_at is not None
-                else now + backoff_seconds(level, cap=BACKOFF_CAP_S)
-            )
+            backoff_until = cooldowns.until(key)
+            if backoff_until is not None:
+                # Sent before the key began cooling down (a concurrent request): the same
+                # episode, so the backoff must not escalate once per request in flight.
+                level = max(level - 1, 0)
+            else:
+                backoff_until = now + backoff_seconds(level, cap=BACKOFF_CAP_S)
+            until = retry_at if retry_at is not None else backoff_until
             if action.cooldown == "until_reset" or retry_at is None or until > now:
-                router.cooldowns.set(key, until, str(failure.cls), level + 1)
+                cooldowns.set(key, until, str(failure.cls), level + 1)
                 retry_at = until
         self.records.append(
             AttemptRecord(

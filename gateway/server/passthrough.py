@@ -21,6 +21,7 @@ from aiohttp import web
 from gateway.formats import hub
 from gateway.formats.codec import Codec
 from gateway.formats.responses.envelope import echo_fields, response_object
+from gateway.formats.responses.errors import failure_from_hub
 from gateway.formats.sse import SSEDecoder
 from gateway.observe.request_log import LogEntry
 from gateway.providers.upstream import UPSTREAM_EXCEPTIONS, describe_failure
@@ -192,7 +193,9 @@ def responses_failure(error: hub.Error, tap: StreamTap | None) -> bytes:
     sequence = int(numbers[-1]) + 1 if numbers else 0
     rid = _RESPONSE_ID.search(head)
     model = _MODEL.search(head)
-    code = error.get("code") or error["kind"]
+    # As the translated path: the error event keeps the hub code, response.failed carries a
+    # code of the API's enum (Codex CLI decides from it whether to retry).
+    failure, code = failure_from_hub(error)
     failed = response_object(
         rid=rid.group(1).decode() if rid else "resp_" + uuid.uuid4().hex,
         created_at=int(time.time()),
@@ -201,7 +204,7 @@ def responses_failure(error: hub.Error, tap: StreamTap | None) -> bytes:
         output=[],
         usage=None,
         echo=echo_fields({}),
-        error={"code": code, "message": error["message"]},
+        error=failure,
     )
     first = {
         "type": "error",

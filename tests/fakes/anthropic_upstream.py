@@ -84,6 +84,9 @@ Behaviour is chosen by the request's ``model`` (see ``tests/fakes/BEHAVIOUR.md``
     {limit,remaining,reset}`` headers), 500 ``api_error``, 504 ``timeout_error``, 529
     ``overloaded_error``; other 4xx ``invalid_request_error``, other 5xx ``api_error``.  A
     streaming request gets the same plain HTTP error, as before any stream starts.
+``fake-error-429-bare``
+    The 429 ``rate_limit_error`` without any hint of when to retry: no ``retry-after`` or
+    ``anthropic-ratelimit-*`` headers.
 ``fake-slow-<seconds>``
     Waits that long before sending the response headers, then Echo.
 ``fake-drip-<ms>``
@@ -144,7 +147,7 @@ import orjson
 from aiohttp import web
 
 from tests.fakes.agent_script import Turn, next_step, scripted_prompt
-from tests.fakes.server import FakeServer, run_process
+from tests.fakes.server import BARE_429, FakeServer, run_process
 
 __all__ = [
     "DEFAULT_API_KEY",
@@ -1077,6 +1080,13 @@ async def _stream(
     return response
 
 
+def _rate_limit_message(model: str) -> str:
+    return (
+        f"This request would exceed the rate limit for your organization of 50 requests per "
+        f"minute for model '{model}'. For details, refer to the response headers."
+    )
+
+
 def _fake_error(status: int, model: str) -> web.Response:
     if status == 401:
         return _error_response(401, "invalid x-api-key")
@@ -1085,12 +1095,7 @@ def _fake_error(status: int, model: str) -> web.Response:
     if status == 413:
         return _error_response(413, "Request exceeds the maximum allowed number of bytes.")
     if status == 429:
-        return _error_response(
-            429,
-            f"This request would exceed the rate limit for your organization of 50 requests per "
-            f"minute for model '{model}'. For details, refer to the response headers.",
-            extra_headers=_rate_limit_headers(),
-        )
+        return _error_response(429, _rate_limit_message(model), extra_headers=_rate_limit_headers())
     if status == 500:
         return _error_response(500, "Internal server error")
     if status == 529:
@@ -1190,6 +1195,8 @@ class _Handlers:
         drip: float | None = None
         if model == "fake-empty":
             return _json_response(200, b"")
+        if model == BARE_429:
+            return _error_response(429, _rate_limit_message(model))
         if model.startswith("fake-error-"):
             status_text = model[len("fake-error-") :]
             if status_text.isdigit() and 400 <= int(status_text) <= 599:

@@ -111,6 +111,9 @@ Behaviour is chosen by the model id (see ``tests/fakes/BEHAVIOUR.md``):
     ``retryDelay`` ``"1s"``; no ``retry-after`` header: Google sends none), 499
     ``CANCELLED``, 500 ``INTERNAL``, 501 ``UNIMPLEMENTED``, 503 ``UNAVAILABLE``, 504
     ``DEADLINE_EXCEEDED``, anything else ``UNKNOWN``.  Also for ``countTokens``.
+``fake-error-429-bare``
+    The 429 ``RESOURCE_EXHAUSTED`` without any hint of when to retry: no ``RetryInfo``
+    detail and no "Please retry in" in the message.
 ``fake-slow-<seconds>``
     Waits that long before sending the response headers, then Echo.
 ``fake-drip-<ms>``
@@ -154,7 +157,7 @@ import orjson
 from aiohttp import web
 
 from tests.fakes.agent_script import Turn, next_step, scripted_prompt
-from tests.fakes.server import FakeServer, run_process
+from tests.fakes.server import BARE_429, FakeServer, run_process
 
 __all__ = [
     "DEFAULT_API_KEY",
@@ -972,6 +975,8 @@ class _Handlers:
         if not parsed:
             message = "Invalid JSON payload received. Unexpected token."
             return _error_response(400, message, _field_violation(message), array=array)
+        if model == BARE_429:
+            return _error_response(429, _QUOTA_MESSAGE, _quota_details(model), array=array)
         if model.startswith("fake-error-"):
             status_text = model[len("fake-error-") :]
             if status_text.isdigit() and 400 <= int(status_text) <= 599:
@@ -1145,6 +1150,38 @@ def _count_tokens(body: Any) -> web.Response:
     return _json_response(200, _json_body(result))
 
 
+_QUOTA_MESSAGE = (
+    "You exceeded your current quota, please check your plan and billing details. For more "
+    "information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits."
+)
+
+
+def _quota_details(model: str) -> list[dict[str, Any]]:
+    """A per-minute quota's QuotaFailure and Help details (RetryInfo is the caller's)."""
+    return [
+        {
+            "@type": _TYPE_PREFIX + "QuotaFailure",
+            "violations": [
+                {
+                    "quotaMetric": f"{_SERVICE}/generate_content_free_tier_requests",
+                    "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+                    "quotaDimensions": {"location": "global", "model": model},
+                    "quotaValue": "10",
+                }
+            ],
+        },
+        {
+            "@type": _TYPE_PREFIX + "Help",
+            "links": [
+                {
+                    "description": "Learn more about Gemini API quotas",
+                    "url": "https://ai.google.dev/gemini-api/docs/rate-limits",
+                }
+            ],
+        },
+    ]
+
+
 def _fake_error(status: int, model: str, version: str, method: str, *, array: bool) -> web.Response:
     details: list[dict[str, Any]] | None = None
     if status == 400:
@@ -1165,32 +1202,9 @@ def _fake_error(status: int, model: str, version: str, method: str, *, array: bo
             "supported methods."
         )
     elif status == 429:
-        message = (
-            "You exceeded your current quota, please check your plan and billing details. For "
-            "more information on this error, head to: "
-            "https://ai.google.dev/gemini-api/docs/rate-limits. Please retry in 1s."
-        )
+        message = _QUOTA_MESSAGE + " Please retry in 1s."
         details = [
-            {
-                "@type": _TYPE_PREFIX + "QuotaFailure",
-                "violations": [
-                    {
-                        "quotaMetric": f"{_SERVICE}/generate_content_free_tier_requests",
-                        "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
-                        "quotaDimensions": {"location": "global", "model": model},
-                        "quotaValue": "10",
-                    }
-                ],
-            },
-            {
-                "@type": _TYPE_PREFIX + "Help",
-                "links": [
-                    {
-                        "description": "Learn more about Gemini API quotas",
-                        "url": "https://ai.google.dev/gemini-api/docs/rate-limits",
-                    }
-                ],
-            },
+            *_quota_details(model),
             {"@type": _TYPE_PREFIX + "RetryInfo", "retryDelay": "1s"},
         ]
     elif status == 500:

@@ -103,6 +103,9 @@ Behaviour is chosen by the request's ``model``, following the shared spec of all
     ``rate_limit_exceeded`` with ``retry-after: 1`` and the ``x-ratelimit-limit-*``,
     ``x-ratelimit-remaining-*``, ``x-ratelimit-reset-*`` headers; other 4xx
     ``invalid_request_error``; 5xx ``server_error`` (code null).  Same for streaming requests.
+``fake-error-429-bare``
+    The 429 above without any hint of when to retry: no ``retry-after`` or
+    ``x-ratelimit-*`` headers and no "try again in" in the message.
 ``fake-slow-<seconds>`` (e.g. ``fake-slow-0.5``)
     Waits that long before sending the response headers, then a normal reply.
 ``fake-drip-<ms>`` (e.g. ``fake-drip-50``)
@@ -150,7 +153,7 @@ import orjson
 from aiohttp import web
 
 from tests.fakes.agent_script import Turn, next_step, scripted_prompt
-from tests.fakes.server import FakeServer, run_process
+from tests.fakes.server import BARE_429, FakeServer, run_process
 
 __all__ = [
     "DEFAULT_API_KEY",
@@ -669,6 +672,8 @@ class _Handlers:
             return _json_response(200, b"")
         if model == "fake-cut":
             return await self._cut(request, call)
+        if model == BARE_429:
+            return _bare_rate_limit(model)
         if model.startswith("fake-error-"):
             status_text = model[len("fake-error-") :]
             if status_text.isdigit() and 400 <= int(status_text) <= 599:
@@ -1051,6 +1056,17 @@ def _fake_error(status: int, model: str) -> web.Response:
     else:
         message = "The server had an error while processing your request. Sorry about that!"
     return _error_response(status, message, "server_error")
+
+
+def _bare_rate_limit(model: str) -> web.Response:
+    """A 429 that says nothing about when to retry: no headers, no time in the text."""
+    return _error_response(
+        429,
+        f"Rate limit reached for {model} in organization org-fakeupstream on requests per "
+        "min (RPM): Limit 3, Used 3, Requested 1.",
+        "requests",
+        code="rate_limit_exceeded",
+    )
 
 
 # --------------------------------------------------------------------------- public API

@@ -82,6 +82,9 @@ Behaviour is chosen by the request's ``model`` (see ``BEHAVIOUR.md``):
 ``fake-error-<status>`` (400..599)
     That status with an OpenAI error body; 429 adds ``retry-after`` and the
     ``x-ratelimit-*`` headers.  Same for streaming requests.
+``fake-error-429-bare``
+    The 429 without any hint of when to retry: no ``retry-after`` or ``x-ratelimit-*``
+    headers and no "try again in" in the message.
 ``fake-slow-<seconds>``
     Waits that long before sending the response headers, then Echo.
 ``fake-drip-<ms>``
@@ -140,7 +143,7 @@ from aiohttp import web
 
 from tests.fakes.agent_script import Turn, next_step, scripted_prompt
 from tests.fakes.openai_upstream import MAX_RECORDED, FakeState, RecordedRequest
-from tests.fakes.server import FakeServer, run_process
+from tests.fakes.server import BARE_429, FakeServer, run_process
 
 __all__ = [
     "DEFAULT_API_KEY",
@@ -1114,6 +1117,8 @@ class _Handlers:
         model = call.model
         if model == "fake-empty":
             return _json_response(200, b"")
+        if model == BARE_429:
+            return _bare_rate_limit(model)
         if model.startswith("fake-error-"):
             status_text = model[len("fake-error-") :]
             if status_text.isdigit() and 400 <= int(status_text) <= 599:
@@ -1185,6 +1190,17 @@ def _fake_error(status: int, model: str) -> web.Response:
     else:
         message = "The server had an error while processing your request. Sorry about that!"
     return _error_response(status, message, "server_error")
+
+
+def _bare_rate_limit(model: str) -> web.Response:
+    """A 429 that says nothing about when to retry: no headers, no time in the text."""
+    return _error_response(
+        429,
+        f"Rate limit reached for {model} in organization org-fakeupstream on requests per "
+        "min (RPM): Limit 3, Used 3, Requested 1.",
+        "requests",
+        code="rate_limit_exceeded",
+    )
 
 
 async def _stream(

@@ -13,6 +13,10 @@ from typing import Any, Self
 
 from aiohttp import web
 
+# A 429 with no hint of when to retry (no Retry-After or rate-limit headers, no time in the
+# message): the gateway must fall back on its own backoff. Every fake answers it.
+BARE_429 = "fake-error-429-bare"
+
 
 class FakeServer:
     """Subclasses set ``name``, ``default_key`` and ``base_path`` and implement ``make_state``

@@ -3,7 +3,6 @@ serves, in every upstream dialect, streamed or not, and nothing hangs."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 
 from gateway.routing.router import connection_key, model_key
 from gateway.service import GatewayService
+from tests.support.chaos import closed_port
 from tests.support.four_dialects import PREFIX, four_dialect_config, four_fakes
 from tests.support.gateway import CLIENT_KEY, import_toml, log_rows, start_service
 
@@ -34,12 +34,6 @@ class Chaos:
     service: GatewayService
     fakes: dict[str, Any]
     data_dir: Path
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
