@@ -26,6 +26,7 @@ from gateway.config.validation import check_exposure
 from gateway.observe.request_log import RequestLog
 from gateway.providers.catalog import Catalog, default_catalog
 from gateway.providers.upstream import create_session
+from gateway.routing.credentials import ApiKeyRefresher, Credentials, stored_upstream
 from gateway.security.secrets import Secrets, open_secrets
 from gateway.server.app import create_app
 from gateway.server.runtime import Runtime
@@ -137,8 +138,14 @@ class GatewayService:
             )
             if problem := check_exposure(self.host, snapshot.settings.require_api_key):
                 raise ServiceError(f"Refusing to start: {problem}.")
-            assert self._logs is not None
-            self._runtime = Runtime(snapshot, create_session(), RequestLog(self._logs))
+            assert self._logs is not None and self._config is not None
+            refresher = ApiKeyRefresher(stored_upstream(self._config, self.catalog, self.secrets))
+            self._runtime = Runtime(
+                snapshot,
+                create_session(),
+                RequestLog(self._logs),
+                credentials=Credentials(refresher),
+            )
             await self._serve(self._runtime)
             # Only once the port is ours: a failed start must not leave a key nobody saw.
             if snapshot.settings.require_api_key and not snapshot.key_names_by_hash:

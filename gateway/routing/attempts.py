@@ -46,11 +46,13 @@ class Attempts:
         self.tried += 1
         return self.router.stats.start(connection_key(target.upstream.connection_id))
 
-    def skip(self, target: Target, why: str) -> None:
+    def skip(self, target: Target, why: str, retry_at: float | None = None) -> None:
         cooldowns = self.router.cooldowns
         upstream = target.upstream
-        until = cooldowns.until(connection_key(upstream.connection_id)) or cooldowns.until(
-            model_key(upstream.connection_id, target.model)
+        until = (
+            retry_at
+            or cooldowns.until(connection_key(upstream.connection_id))
+            or cooldowns.until(model_key(upstream.connection_id, target.model))
         )
         self.skipped.append(
             AttemptRecord(
