@@ -28,6 +28,7 @@ from gateway.config.validation import check_exposure
 from gateway.observe.request_log import RequestLog
 from gateway.providers.catalog import Catalog, default_catalog
 from gateway.providers.upstream import create_session
+from gateway.routing.credentials import ApiKeyRefresher, Credentials, stored_upstream
 from gateway.routing.health import HealthReport, build_report, reset
 from gateway.routing.router import Router
 from gateway.run_file import RunInfo, remove_run_file, write_run_file
@@ -146,9 +147,14 @@ class GatewayService:
             )
             if problem := check_exposure(self.host, snapshot.settings.require_api_key):
                 raise ServiceError(f"Refusing to start: {problem}.")
-            assert self._logs is not None
+            assert self._logs is not None and self._config is not None
+            refresher = ApiKeyRefresher(stored_upstream(self._config, self.catalog, self.secrets))
             self._runtime = Runtime(
-                snapshot, create_session(), RequestLog(self._logs), router=self._router or Router()
+                snapshot,
+                create_session(),
+                RequestLog(self._logs),
+                router=self._router or Router(),
+                credentials=Credentials(refresher),
             )
             self._admin_token = token_urlsafe(32)
             await self._serve(self._runtime)

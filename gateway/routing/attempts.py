@@ -64,11 +64,13 @@ class Attempts:
         stats.finish(token.connection, ok, latency_ms)
         stats.finish(token.target, ok, latency_ms)
 
-    def skip(self, target: Target, why: str) -> None:
+    def skip(self, target: Target, why: str, retry_at: float | None = None) -> None:
         cooldowns = self.router.cooldowns
         upstream = target.upstream
-        until = cooldowns.until(connection_key(upstream.connection_id)) or cooldowns.until(
-            model_key(upstream.connection_id, target.model)
+        until = (
+            retry_at
+            or cooldowns.until(connection_key(upstream.connection_id))
+            or cooldowns.until(model_key(upstream.connection_id, target.model))
         )
         self.skipped.append(
             AttemptRecord(

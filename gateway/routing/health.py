@@ -132,6 +132,7 @@ def reset(
     if provider is not None and connection is not None:
         raise ValueError("reset one provider or one connection, not both")
     matches: Callable[[str], bool]
+    ids: set[str] | None = None  # None: every connection
     if connection is not None:
         ids = {u.connection_id for u in upstreams if u.connection == connection}
         if not ids:
@@ -163,6 +164,14 @@ def reset(
     router.breakers.discard(matches)
     router.cooldowns.discard(matches)
     router.last_errors.discard(matches)
+    if ids is None:
+        cleared += len(router.logins)
+        router.logins.clear()
+    else:
+        for connection_id in ids:
+            if router.logins.get(connection_id) is not None:
+                cleared += 1
+                router.logins.clear(connection_id)
     if stats:
         router.stats.discard(matches)
     return cleared

@@ -140,6 +140,18 @@ def retry_at_from(
     return None if delay is None else now + delay
 
 
+def duration_seconds(value: str) -> float | None:
+    """A delay as OpenAI's rate-limit headers write it (Go duration text such as "6m0s",
+    "20ms", or bare seconds), or None when it does not parse or is out of range."""
+    return _relative(_go_duration(value))
+
+
+def seconds_until(value: str, *, wall_now: float) -> float | None:
+    """The delay until an RFC 3339 time (Anthropic's ``anthropic-ratelimit-*-reset``); a time
+    already past is 0; None when it does not parse or is out of range."""
+    return _rfc3339(value, wall_now)
+
+
 def backoff_seconds(level: int, *, base: float = 1.0, cap: float = 60.0) -> float:
     """Exponential backoff: ``min(cap, base * 2**level)``; a negative level counts as 0.
 

@@ -16,7 +16,9 @@ from gateway.routing.breaker import (
     BreakerConfig,
 )
 from gateway.routing.cooldown import Cooldowns
+from gateway.routing.credentials import LoginMarks
 from gateway.routing.last_error import LastErrors
+from gateway.routing.ratelimit import RateLimiter
 from gateway.routing.stats import TargetStats
 from gateway.routing.strategies import RoundRobinState, StickyState
 
@@ -45,6 +47,8 @@ class Router:
     sticky: StickyState = field(default_factory=StickyState)
     provider_breaker: BreakerConfig = PROVIDER_BREAKER
     connection_breaker: BreakerConfig = CONNECTION_BREAKER
+    limits: RateLimiter = field(init=False)  # per-connection rpm, gap, concurrency
+    logins: LoginMarks = field(default_factory=LoginMarks)  # connections that need a login
 
     def configure_breakers(self, provider: BreakerConfig, connection: BreakerConfig) -> None:
         """Adopt new thresholds (a settings change); each breaker keeps its state and takes
@@ -59,6 +63,7 @@ class Router:
         self.cooldowns = Cooldowns(self.clock)
         self.stats = TargetStats(self.clock)
         self.last_errors = LastErrors(self.clock)
+        self.limits = RateLimiter(self.clock)
 
     # the strategies' StatsView ------------------------------------------------------------
 
@@ -81,6 +86,8 @@ class Router:
 
     def blocked(self, connection_id: str, provider: str, model: str) -> str | None:
         """Why this model on this connection must not be tried now, or None."""
+        if (login := self.logins.get(connection_id)) is not None:
+            return login
         key = connection_key(connection_id)
         for cooling in (key, model_key(connection_id, model)):
             until = self.cooldowns.until(cooling)

@@ -35,6 +35,7 @@ from gateway.providers.upstream import (
 from gateway.routing.attempts import Attempts
 from gateway.routing.failures import Failure, classify
 from gateway.routing.plan import plan
+from gateway.routing.ratelimit import Refused
 from gateway.routing.resolve import ModelNotFoundError, Target
 from gateway.server.controls import apply_controls
 from gateway.server.errors import GatewayError, error_response
@@ -118,6 +119,7 @@ async def serve(
     translation = _Translation(call, extended, runtime.replay)
     attempts = Attempts(router, settings.max_attempts)
     done_targets: set[str] = set()  # targets whose other accounts must not get this request
+    refreshed: set[str] = set()  # connections whose credentials this request refreshed
     for index, target in enumerate(usable):
         if target.label in done_targets:
             continue
@@ -138,18 +140,35 @@ async def serve(
             if same
             else translation.request_for(target)
         )
+        runtime.credentials.patch(upstream.connection_id, headers)
+        slot = router.limits.take(upstream) or await router.limits.wait(
+            upstream, settings.rate_limit_max_wait_s, settings.rate_limit_queue_size
+        )
+        if isinstance(slot, Refused):
+            attempts.skip(target, slot.reason, slot.retry_at)
+            continue
         token = attempts.start(target)
         sent = time.perf_counter()
         try:
             response = await runtime.http.post(url, data=body, headers=headers, timeout=timeout)
         except UPSTREAM_EXCEPTIONS as exc:
+            slot.release()
             attempts.failed(target, _no_answer(exc, router.clock()), token, _ms(sent))
             continue
+        except BaseException:
+            slot.release()
+            raise
         try:
+            router.limits.learn(upstream, response.headers, response.status)
             if response.status >= 400:
                 raw = await response.read()
                 failure = classify(response.status, raw, response.headers, now=router.clock())
                 action = attempts.failed(target, failure, token, _ms(sent))
+                if action.refresh_auth and await runtime.credentials.recover(
+                    upstream, headers, refreshed, router.logins
+                ):
+                    usable.insert(index + 1, target)  # the same account, new credentials
+                    continue
                 if not action.next_account:
                     done_targets.add(target.label)
                 if more and (action.next_account or action.next_target):
@@ -198,6 +217,7 @@ async def serve(
             attempts.failed(target, _no_answer(exc, router.clock()), token, _ms(sent))
         finally:
             response.release()
+            slot.release()  # after the whole body or stream was relayed
     raise _all_failed(attempts, model)
 
 

@@ -12,6 +12,7 @@ from gateway.config.snapshot import Snapshot
 from gateway.formats.replay import ReplayCache
 from gateway.observe.request_log import RequestLog
 from gateway.routing.breaker import BreakerConfig
+from gateway.routing.credentials import Credentials
 from gateway.routing.router import Router
 from gateway.server.key_limits import KeyLimits
 
@@ -27,6 +28,7 @@ class Runtime:
     router: Router = field(default_factory=Router)  # breakers, cooldowns, stats, strategies
     key_limits: KeyLimits = field(default_factory=KeyLimits)  # per client key (key_policies)
     keepalive_s: float = 15.0  # translated streams: a ping after this long without a byte
+    credentials: Credentials = field(default_factory=Credentials)  # auth refresh, single-flight
 
     def __post_init__(self) -> None:
         self.install(self.snapshot)
@@ -34,6 +36,9 @@ class Runtime:
     def install(self, snapshot: Snapshot) -> None:
         """Swap in a new configuration and hand its thresholds to the live state."""
         settings = snapshot.settings
+        if snapshot.revision != self.snapshot.revision:  # new keys and logins may be in it
+            self.router.logins.clear()
+            self.credentials.forget()
         self.router.configure_breakers(
             BreakerConfig(settings.provider_breaker_failures, settings.provider_breaker_open_s),
             BreakerConfig(settings.connection_breaker_failures, settings.connection_breaker_open_s),

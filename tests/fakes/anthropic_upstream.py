@@ -87,6 +87,9 @@ Behaviour is chosen by the request's ``model`` (see ``tests/fakes/BEHAVIOUR.md``
 ``fake-error-429-bare``
     The 429 ``rate_limit_error`` without any hint of when to retry: no ``retry-after`` or
     ``anthropic-ratelimit-*`` headers.
+``fake-limit-<seconds>``
+    Echo, with headers saying the requests limit is spent: ``anthropic-ratelimit-requests-
+    limit: 50``, ``-remaining: 0``, ``-reset``: now + <seconds> (RFC 3339).
 ``fake-slow-<seconds>``
     Waits that long before sending the response headers, then Echo.
 ``fake-drip-<ms>``
@@ -236,6 +239,8 @@ class FakeState:
 
 
 STATE_KEY: web.AppKey[FakeState] = web.AppKey("fake_anthropic_state", FakeState)
+# Headers a behaviour adds to its response, whatever writes it (fake-limit-<seconds>).
+EXTRA_HEADERS: web.RequestKey[dict[str, str]] = web.RequestKey("fake_extra_headers", dict)
 
 
 class _Invalid(Exception):
@@ -1197,6 +1202,15 @@ class _Handlers:
             return _json_response(200, b"")
         if model == BARE_429:
             return _error_response(429, _rate_limit_message(model))
+        if model.startswith("fake-limit-"):
+            seconds = _parse_number(model[len("fake-limit-") :])
+            if seconds is not None:
+                reset = _rfc3339(datetime.now(UTC) + timedelta(seconds=seconds))
+                request[EXTRA_HEADERS] = {
+                    "anthropic-ratelimit-requests-limit": "50",
+                    "anthropic-ratelimit-requests-remaining": "0",
+                    "anthropic-ratelimit-requests-reset": reset,
+                }
         if model.startswith("fake-error-"):
             status_text = model[len("fake-error-") :]
             if status_text.isdigit() and 400 <= int(status_text) <= 599:
@@ -1251,11 +1265,16 @@ class _Handlers:
 # --------------------------------------------------------------------------- public API
 
 
+async def _extra_headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers.update(request.get(EXTRA_HEADERS, {}))
+
+
 def create_app(state: FakeState) -> web.Application:
     """The aiohttp application of a fake Anthropic upstream backed by ``state``."""
     handlers = _Handlers(state)
     app = web.Application(client_max_size=64 * 1024 * 1024)  # real upstreams take big contexts
     app[STATE_KEY] = state
+    app.on_response_prepare.append(_extra_headers)
     app.router.add_post("/v1/messages", handlers.messages)
     app.router.add_post("/v1/messages/count_tokens", handlers.count_tokens)
     app.router.add_route("*", "/{tail:.*}", handlers.not_found)

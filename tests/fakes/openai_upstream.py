@@ -106,6 +106,9 @@ Behaviour is chosen by the request's ``model``, following the shared spec of all
 ``fake-error-429-bare``
     The 429 above without any hint of when to retry: no ``retry-after`` or
     ``x-ratelimit-*`` headers and no "try again in" in the message.
+``fake-limit-<seconds>`` (e.g. ``fake-limit-600``)
+    A normal reply whose headers say the requests limit is spent: ``x-ratelimit-limit-requests:
+    3``, ``x-ratelimit-remaining-requests: 0``, ``x-ratelimit-reset-requests: <seconds>s``.
 ``fake-slow-<seconds>`` (e.g. ``fake-slow-0.5``)
     Waits that long before sending the response headers, then a normal reply.
 ``fake-drip-<ms>`` (e.g. ``fake-drip-50``)
@@ -125,7 +128,8 @@ so a test can see which authorization and extra headers arrived; this wins over 
 variations above.
 
 ``FakeState.requests`` keeps the last 1000 requests (method, path, query, lower-cased headers,
-parsed JSON body, raw bytes, client address ``peer``); ``record=False`` stores nothing.
+parsed JSON body, raw bytes, client address ``peer``, arrival time ``at`` on
+``time.monotonic``); ``record=False`` stores nothing.
 
 Run as a process for benchmarks::
 
@@ -246,6 +250,7 @@ class RecordedRequest:
     raw: bytes
     query: str = ""
     peer: tuple[str, int] | None = None  # the client's address: shows connection reuse
+    at: float = field(default_factory=time.monotonic)  # when it arrived: shows ordering
 
 
 @dataclass
@@ -258,6 +263,8 @@ class FakeState:
 
 
 STATE_KEY: web.AppKey[FakeState] = web.AppKey("fake_openai_state", FakeState)
+# Headers a behaviour adds to its response, whatever writes it (fake-limit-<seconds>).
+EXTRA_HEADERS: web.RequestKey[dict[str, str]] = web.RequestKey("fake_extra_headers", dict)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -674,6 +681,14 @@ class _Handlers:
             return await self._cut(request, call)
         if model == BARE_429:
             return _bare_rate_limit(model)
+        if model.startswith("fake-limit-"):
+            seconds = _parse_number(model[len("fake-limit-") :])
+            if seconds is not None:
+                request[EXTRA_HEADERS] = {
+                    "x-ratelimit-limit-requests": "3",
+                    "x-ratelimit-remaining-requests": "0",
+                    "x-ratelimit-reset-requests": f"{seconds:g}s",
+                }
         if model.startswith("fake-error-"):
             status_text = model[len("fake-error-") :]
             if status_text.isdigit() and 400 <= int(status_text) <= 599:
@@ -1072,11 +1087,16 @@ def _bare_rate_limit(model: str) -> web.Response:
 # --------------------------------------------------------------------------- public API
 
 
+async def _extra_headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers.update(request.get(EXTRA_HEADERS, {}))
+
+
 def create_app(state: FakeState) -> web.Application:
     """The aiohttp application of a fake upstream backed by ``state``."""
     handlers = _Handlers(state)
     app = web.Application(client_max_size=64 * 1024 * 1024)  # real upstreams take big contexts
     app[STATE_KEY] = state
+    app.on_response_prepare.append(_extra_headers)
     app.router.add_post("/v1/chat/completions", handlers.chat_completions)
     app.router.add_get("/v1/models", handlers.list_models)
     app.router.add_get("/v1/models/{model}", handlers.get_model)
