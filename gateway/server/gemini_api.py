@@ -108,6 +108,7 @@ def gemini_models(snapshot: Snapshot) -> list[dict[str, Any]]:
                 seen.add(model_id)
                 models.append(_model_entry(model_id, None))
     models += [_model_entry(name, None) for name in sorted(snapshot.combos)]
+    models += [_model_entry(name, None) for name in sorted(snapshot.model_aliases)]
     return models
 
 
