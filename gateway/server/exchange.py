@@ -33,6 +33,7 @@ from gateway.providers.upstream import (
     timeouts,
 )
 from gateway.routing.attempts import Attempts
+from gateway.routing.context_window import ContextFloor
 from gateway.routing.failures import Failure, classify
 from gateway.routing.plan import plan
 from gateway.routing.resolve import ModelNotFoundError, Target
@@ -112,11 +113,15 @@ async def serve(
     translation = _Translation(call, extended, runtime.replay)
     attempts = Attempts(router, settings.max_attempts)
     done_targets: set[str] = set()  # targets whose other accounts must not get this request
+    context = ContextFloor()  # after "context too long": only larger windows are tried
     for index, target in enumerate(usable):
         if target.label in done_targets:
             continue
         if attempts.exhausted:
             break
+        if (too_small := context.too_small(target)) is not None:
+            attempts.skip(target, too_small)
+            continue
         upstream = target.upstream
         if (
             why := router.blocked(upstream.connection_id, upstream.provider, target.model)
@@ -144,6 +149,7 @@ async def serve(
                 raw = await response.read()
                 failure = classify(response.status, raw, response.headers, now=router.clock())
                 action = attempts.failed(target, failure, token, _ms(sent))
+                context.note(target, action)
                 if not action.next_account:
                     done_targets.add(target.label)
                 if more and (action.next_account or action.next_target):
@@ -154,7 +160,7 @@ async def serve(
             first = await (response.read() if not call.stream else response.content.readany())
             if not _usable(first, stream=call.stream):
                 failure = classify(200, first, response.headers, now=router.clock())
-                attempts.failed(target, failure, token, _ms(sent))
+                context.note(target, attempts.failed(target, failure, token, _ms(sent)))
                 continue
             attempts.succeeded(target, token, _ms(sent))
             if same:
