@@ -24,7 +24,8 @@ from yarl import URL
 
 from gateway.formats import hub
 from gateway.formats.codec import Codec, StreamEmitter, codec_for
-from gateway.formats.replay import ReplayCache
+from gateway.formats.replay import ReplayCache, for_target, signature_origin
+from gateway.formats.signatures import client_signatures
 from gateway.observe.request_log import LogEntry
 from gateway.providers.upstream import (
     UPSTREAM_EXCEPTIONS,
@@ -131,7 +132,7 @@ async def serve(
         more = index < len(usable) - 1 and attempts.tried + 1 < attempts.limit
         entry.provider, entry.connection = upstream.provider, upstream.connection
         entry.upstream_model = target.model
-        same = upstream.dialect == call.codec.dialect
+        same = upstream.dialect == call.codec.dialect and not translation.foreign_to(target)
         url, body, headers = (
             _passthrough_request(call, target, extended)
             if same
@@ -170,6 +171,7 @@ async def serve(
                     )
                 return await relay_body(call.codec, response, entry, entry.request_id, first)
             upstream_codec = codec_for(upstream.dialect)
+            replay = runtime.replay.for_origin(signature_origin(upstream.dialect, upstream.alias))
             if call.stream:
                 return await translate_stream(
                     request,
@@ -180,7 +182,7 @@ async def serve(
                     entry,
                     entry.request_id,
                     started,
-                    runtime.replay,
+                    replay,
                     runtime.keepalive_s,
                     first,
                 )
@@ -191,7 +193,7 @@ async def serve(
                 translation.hub_request,
                 entry,
                 entry.request_id,
-                runtime.replay,
+                replay,
                 first,
             )
         except UPSTREAM_EXCEPTIONS as exc:
@@ -256,16 +258,38 @@ class _Translation:
     def request_for(self, target: Target) -> tuple[URL, Any, dict[str, str]]:
         if self._hub is None:
             self._hub = _to_hub(self.call, self.extended)
-            self.replay.restore(self._hub)  # reasoning the client's dialect could not carry
+            # Reasoning the client's dialect could not carry; every signature's origin.
+            self.replay.restore(self._hub, self.call.codec.dialect)
         upstream = target.upstream
         codec = codec_for(upstream.dialect)
         hub_request: hub.Request = {**self._hub, "model": target.model}
+        if "messages" in hub_request:  # signatures another upstream made would be rejected
+            origin = signature_origin(upstream.dialect, upstream.alias)
+            hub_request["messages"] = for_target(hub_request["messages"], origin)
         body = codec.request_from_hub(hub_request)
-        headers = {**upstream.headers, **codec.upstream_headers(hub_request)}
+        same = upstream.dialect == self.call.codec.dialect  # betas still apply
+        headers = {
+            **upstream.headers,
+            **(self.call.forwarded if same else {}),
+            **codec.upstream_headers(hub_request),
+        }
         return (
             endpoint_url(upstream, target.model, stream=self.call.stream),
             _payload(orjson.dumps(body)),
             headers,
+        )
+
+    def foreign_to(self, target: Target) -> bool:
+        """Whether the client's own request carries signatures another upstream made (known
+        from earlier translated answers): then even a same-dialect target gets the request
+        re-emitted from the hub, without them, rather than passed through."""
+        call = self.call
+        if call.translatable is not None:
+            return False  # only passthrough can serve it
+        upstream = target.upstream
+        return self.replay.carries_foreign(
+            client_signatures(call.codec.dialect, call.body),
+            signature_origin(upstream.dialect, upstream.alias),
         )
 
     def emitter(self) -> StreamEmitter:
