@@ -123,6 +123,11 @@ class ReplayCache:
             if origin:
                 item["origin"] = origin
 
+    @property
+    def knows_origins(self) -> bool:
+        """Whether any signature's origin is recorded (else nothing can be known foreign)."""
+        return bool(self._origins)
+
     def carries_foreign(self, signatures: Iterable[str], target: str) -> bool:
         """Whether any of ``signatures`` (from a client's own request) is known to come from
         another origin than ``target``."""

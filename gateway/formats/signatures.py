@@ -4,34 +4,42 @@ the replay cache's origins, gateway/formats/replay.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 
-def client_signatures(dialect: str, body: Mapping[str, Any]) -> Iterator[str]:
-    """Every signature (and Anthropic redacted-thinking data) in a request of ``dialect``."""
+def client_signatures(dialect: str, body: Mapping[str, Any]) -> list[str]:
+    """Every signature (and Anthropic redacted-thinking data) in a request of ``dialect``.
+    Plain loops: this walks every block of long agent histories."""
+    found: list[str] = []
     if dialect == "anthropic":
-        for message in _dicts(body.get("messages")):
-            for block in _dicts(message.get("content")):
-                if block.get("type") == "thinking":
-                    yield from _text(block.get("signature"))
-                elif block.get("type") == "redacted_thinking":
-                    yield from _text(block.get("data"))
+        for message in _list(body.get("messages")):
+            content = message.get("content") if isinstance(message, dict) else None
+            for block in _list(content):
+                if not isinstance(block, dict):
+                    continue
+                kind = block.get("type")
+                if kind == "thinking":
+                    _add(found, block.get("signature"))
+                elif kind == "redacted_thinking":
+                    _add(found, block.get("data"))
     elif dialect == "gemini":
-        for content in _dicts(body.get("contents")):
-            for part in _dicts(content.get("parts")):
-                yield from _text(part.get("thoughtSignature") or part.get("thought_signature"))
+        for content in _list(body.get("contents")):
+            parts = content.get("parts") if isinstance(content, dict) else None
+            for part in _list(parts):
+                if isinstance(part, dict):
+                    _add(found, part.get("thoughtSignature") or part.get("thought_signature"))
     elif dialect == "responses":
-        for item in _dicts(body.get("input")):
-            if item.get("type") == "reasoning":
-                yield from _text(item.get("encrypted_content"))
+        for item in _list(body.get("input")):
+            if isinstance(item, dict) and item.get("type") == "reasoning":
+                _add(found, item.get("encrypted_content"))
+    return found
 
 
-def _dicts(value: object) -> Iterator[dict[str, Any]]:
-    if isinstance(value, list):
-        yield from (item for item in value if isinstance(item, dict))
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
-def _text(value: object) -> Iterator[str]:
+def _add(found: list[str], value: object) -> None:
     if isinstance(value, str) and value:
-        yield value
+        found.append(value)

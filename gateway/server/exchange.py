@@ -248,6 +248,7 @@ class _Translation:
         self.extended = extended
         self.replay = replay
         self._hub: hub.Request | None = None
+        self._signatures: list[str] | None = None  # the client's own, read once
 
     @property
     def hub_request(self) -> hub.Request:
@@ -284,12 +285,13 @@ class _Translation:
         from earlier translated answers): then even a same-dialect target gets the request
         re-emitted from the hub, without them, rather than passed through."""
         call = self.call
-        if call.translatable is not None:
-            return False  # only passthrough can serve it
+        if call.translatable is not None or not self.replay.knows_origins:
+            return False  # only passthrough can serve it / nothing recorded yet
+        if self._signatures is None:
+            self._signatures = client_signatures(call.codec.dialect, call.body)
         upstream = target.upstream
         return self.replay.carries_foreign(
-            client_signatures(call.codec.dialect, call.body),
-            signature_origin(upstream.dialect, upstream.alias),
+            self._signatures, signature_origin(upstream.dialect, upstream.alias)
         )
 
     def emitter(self) -> StreamEmitter:
