@@ -123,16 +123,17 @@ def combo_candidates(snapshot: Snapshot, combo: ComboRow) -> list[Candidate]:
     """The combo's targets as strategy candidates, in list order, wildcards expanded in place.
 
     The models of one ``alias/*`` share its weight equally (the wildcard as a whole keeps the
-    share its weight gives it); each has its own cost; positions follow the expanded list."""
+    share its weight gives it); each has its own cost; positions follow the expanded list. A
+    model the combo also names itself keeps only that place."""
     weights = combo.weights or (1.0,) * len(combo.targets)
     candidates: list[Candidate] = []
     for target, weight in zip(combo.targets, weights, strict=True):
         prefix, slash, model = target.partition("/")
         if slash and model == WILDCARD:
-            models = wildcard_models(snapshot, prefix)
-            for each in models:
-                share = weight / len(models)
-                key = f"{prefix}/{each}"
+            keys = [f"{prefix}/{each}" for each in wildcard_models(snapshot, prefix)]
+            keys = [key for key in keys if key not in combo.targets]
+            for key in keys:
+                share = weight / len(keys)
                 candidates.append(Candidate(key, share, _cost(snapshot, key), len(candidates)))
         else:
             candidates.append(Candidate(target, weight, _cost(snapshot, target), len(candidates)))

@@ -69,6 +69,7 @@ def rich_snapshot(tmp_path: Path) -> Snapshot:
             ComboRow("mixed", "weighted", ("openai/gpt-6-luna", "ds/*"), True, weights=(3.0, 1.0)),
             ComboRow("cheap", "cost-optimized", ("ds/*", "best"), True),
             ComboRow("rr", "round-robin", ("ds/*",), True),
+            ComboRow("named", "priority", ("ds/*", "ds/deepseek-flash"), True),
         ),
         aliases=(
             ("fast", "openai/gpt-x"),

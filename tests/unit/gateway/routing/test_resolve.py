@@ -158,6 +158,16 @@ def test_a_wildcard_keeps_the_prefix_it_was_written_with(rich: Snapshot) -> None
     ]
 
 
+def test_a_model_the_combo_names_itself_keeps_only_that_place(rich: Snapshot) -> None:
+    assert labels(resolve(rich, "named")) == [
+        "ds/deepseek-v4-pro",
+        "ds/deepseek-extra",
+        "ds/deepseek-flash",
+    ]
+    weights = [c.weight for c in combo_candidates(rich, rich.combos["named"])]
+    assert weights == [0.5, 0.5, 1.0]
+
+
 def test_a_wildcard_is_bounded(rich: Snapshot) -> None:
     models = [t.model for t in resolve(rich, "wide")]
     assert models == list(LAB_MODELS[:MAX_WILDCARD_MODELS])
