@@ -77,6 +77,7 @@ class Upstream:
     min_gap_ms: int | None = None
     max_concurrent: int | None = None
     context_windows: Mapping[str, int] = field(default_factory=lambda: _EMPTY_WINDOWS)
+    model_list: tuple[str, ...] = ()  # ``models`` in order: catalog order, then the connection's
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +165,7 @@ def upstream_for(row: ConnectionRow, catalog: Catalog, secrets: Secrets) -> Upst
         min_gap_ms=row.min_gap_ms,
         max_concurrent=row.max_concurrent,
         context_windows=MappingProxyType({m.id: m.context_window for m in info.models}),
+        model_list=tuple(dict.fromkeys([*(model.id for model in info.models), *row.models])),
     )
 
 

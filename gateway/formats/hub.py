@@ -73,13 +73,16 @@ class Reasoning(TypedDict):
     text, OpenAI-compatible ``reasoning_content``). ``signature``: the opaque token the provider
     requires back on later turns (Anthropic ``signature``, Gemini ``thoughtSignature``,
     Responses ``encrypted_content``). ``redacted``: Anthropic ``redacted_thinking.data`` (then
-    ``text`` is ""). ``id``: the Responses reasoning item id, kept for replay.
+    ``text`` is ""). ``id``: the Responses reasoning item id, kept for replay. ``origin``: who
+    made the signature or redacted data (formats/replay.py ``signature_origin``); only that
+    upstream accepts it back.
     """
 
     text: str
     signature: NotRequired[str]
     redacted: NotRequired[str]
     id: NotRequired[str]
+    origin: NotRequired[str]
 
 
 class ToolCall(TypedDict):
@@ -87,6 +90,7 @@ class ToolCall(TypedDict):
     name: str
     arguments: str  # JSON text
     signature: NotRequired[str]  # Gemini thoughtSignature carried on the functionCall part
+    origin: NotRequired[str]  # who made the signature (as Reasoning.origin)
 
 
 class Tool(TypedDict):

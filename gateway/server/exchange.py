@@ -24,7 +24,8 @@ from yarl import URL
 
 from gateway.formats import hub
 from gateway.formats.codec import Codec, StreamEmitter, codec_for
-from gateway.formats.replay import ReplayCache
+from gateway.formats.replay import ReplayCache, for_target, signature_origin
+from gateway.formats.signatures import client_signatures
 from gateway.observe.request_log import LogEntry
 from gateway.providers.upstream import (
     UPSTREAM_EXCEPTIONS,
@@ -33,6 +34,7 @@ from gateway.providers.upstream import (
     timeouts,
 )
 from gateway.routing.attempts import Attempts
+from gateway.routing.context_window import ContextFloor
 from gateway.routing.failures import Failure, classify
 from gateway.routing.plan import plan
 from gateway.routing.ratelimit import Refused
@@ -120,11 +122,15 @@ async def serve(
     attempts = Attempts(router, settings.max_attempts)
     done_targets: set[str] = set()  # targets whose other accounts must not get this request
     refreshed: set[str] = set()  # connections whose credentials this request refreshed
+    context = ContextFloor()  # after "context too long": only larger windows are tried
     for index, target in enumerate(usable):
         if target.label in done_targets:
             continue
         if attempts.exhausted:
             break
+        if (too_small := context.too_small(target)) is not None:
+            attempts.skip(target, too_small)
+            continue
         upstream = target.upstream
         if (
             why := router.blocked(upstream.connection_id, upstream.provider, target.model)
@@ -134,7 +140,7 @@ async def serve(
         more = index < len(usable) - 1 and attempts.tried + 1 < attempts.limit
         entry.provider, entry.connection = upstream.provider, upstream.connection
         entry.upstream_model = target.model
-        same = upstream.dialect == call.codec.dialect
+        same = upstream.dialect == call.codec.dialect and not translation.foreign_to(target)
         url, body, headers = (
             _passthrough_request(call, target, extended)
             if same
@@ -169,6 +175,7 @@ async def serve(
                 ):
                     usable.insert(index + 1, target)  # the same account, new credentials
                     continue
+                context.note(target, action)
                 if not action.next_account:
                     done_targets.add(target.label)
                 if more and (action.next_account or action.next_target):
@@ -179,7 +186,7 @@ async def serve(
             first = await (response.read() if not call.stream else response.content.readany())
             if not _usable(first, stream=call.stream):
                 failure = classify(200, first, response.headers, now=router.clock())
-                attempts.failed(target, failure, token, _ms(sent))
+                context.note(target, attempts.failed(target, failure, token, _ms(sent)))
                 continue
             attempts.succeeded(target, token, _ms(sent))
             if same:
@@ -189,6 +196,7 @@ async def serve(
                     )
                 return await relay_body(call.codec, response, entry, entry.request_id, first)
             upstream_codec = codec_for(upstream.dialect)
+            replay = runtime.replay.for_origin(signature_origin(upstream.dialect, upstream.alias))
             if call.stream:
                 return await translate_stream(
                     request,
@@ -199,7 +207,7 @@ async def serve(
                     entry,
                     entry.request_id,
                     started,
-                    runtime.replay,
+                    replay,
                     runtime.keepalive_s,
                     first,
                 )
@@ -210,7 +218,7 @@ async def serve(
                 translation.hub_request,
                 entry,
                 entry.request_id,
-                runtime.replay,
+                replay,
                 first,
             )
         except UPSTREAM_EXCEPTIONS as exc:
@@ -266,6 +274,7 @@ class _Translation:
         self.extended = extended
         self.replay = replay
         self._hub: hub.Request | None = None
+        self._signatures: list[str] | None = None  # the client's own, read once
 
     @property
     def hub_request(self) -> hub.Request:
@@ -276,16 +285,39 @@ class _Translation:
     def request_for(self, target: Target) -> tuple[URL, Any, dict[str, str]]:
         if self._hub is None:
             self._hub = _to_hub(self.call, self.extended)
-            self.replay.restore(self._hub)  # reasoning the client's dialect could not carry
+            # Reasoning the client's dialect could not carry; every signature's origin.
+            self.replay.restore(self._hub, self.call.codec.dialect)
         upstream = target.upstream
         codec = codec_for(upstream.dialect)
         hub_request: hub.Request = {**self._hub, "model": target.model}
+        if "messages" in hub_request:  # signatures another upstream made would be rejected
+            origin = signature_origin(upstream.dialect, upstream.alias)
+            hub_request["messages"] = for_target(hub_request["messages"], origin)
         body = codec.request_from_hub(hub_request)
-        headers = {**upstream.headers, **codec.upstream_headers(hub_request)}
+        same = upstream.dialect == self.call.codec.dialect  # betas still apply
+        headers = {
+            **upstream.headers,
+            **(self.call.forwarded if same else {}),
+            **codec.upstream_headers(hub_request),
+        }
         return (
             endpoint_url(upstream, target.model, stream=self.call.stream),
             _payload(orjson.dumps(body)),
             headers,
+        )
+
+    def foreign_to(self, target: Target) -> bool:
+        """Whether the client's own request carries signatures another upstream made (known
+        from earlier translated answers): then even a same-dialect target gets the request
+        re-emitted from the hub, without them, rather than passed through."""
+        call = self.call
+        if call.translatable is not None or not self.replay.knows_origins:
+            return False  # only passthrough can serve it / nothing recorded yet
+        if self._signatures is None:
+            self._signatures = client_signatures(call.codec.dialect, call.body)
+        upstream = target.upstream
+        return self.replay.carries_foreign(
+            self._signatures, signature_origin(upstream.dialect, upstream.alias)
         )
 
     def emitter(self) -> StreamEmitter:

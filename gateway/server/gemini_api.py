@@ -112,6 +112,7 @@ def gemini_models(snapshot: Snapshot, *, hidden: bool = False) -> list[dict[str,
                 seen.add(model_id)
                 models.append(_model_entry(model_id, None))
     models += [_model_entry(name, None) for name in sorted(snapshot.combos)]
+    models += [_model_entry(name, None) for name in sorted(snapshot.model_aliases)]
     return models
 
 

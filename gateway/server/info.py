@@ -17,7 +17,7 @@ from gateway.server.runtime import RUNTIME
 
 def models_body(snapshot: Snapshot) -> bytes:
     """Every ``alias/model`` of the enabled connections of providers not hidden, then the
-    combos."""
+    combos, then the user's model aliases."""
     seen: set[str] = set()
     data = []
     for upstream in snapshot.upstreams:
@@ -32,6 +32,8 @@ def models_body(snapshot: Snapshot) -> bytes:
                 )
     for name in sorted(snapshot.combos):
         data.append({"id": name, "object": "model", "created": 0, "owned_by": "combo"})
+    for name in sorted(snapshot.model_aliases):
+        data.append({"id": name, "object": "model", "created": 0, "owned_by": "alias"})
     return orjson.dumps({"object": "list", "data": data})
 
 
