@@ -151,7 +151,9 @@ def upstream_for(row: ConnectionRow, catalog: Catalog, secrets: Secrets) -> Upst
     return Upstream(
         connection_id=row.id,
         connection=row.name,
-        provider=info.id,
+        # Custom servers are unrelated to each other: each alias is a provider of its own (its
+        # own breaker, health group and log name), not one "custom-openai" for them all.
+        provider=f"{info.id}:{row.alias}" if info.custom and row.alias else info.id,
         provider_name=info.name,
         alias=(row.alias or info.alias) if info.custom else info.alias,
         dialect=info.dialect,

@@ -207,7 +207,11 @@ async def test_health_json_shows_breakers_cooldowns_and_statistics(scene: Scene)
     report = await scene.health_json()
     at = report["at"]
     assert at == Between(started, time.time())
-    assert [p["provider"] for p in report["providers"]] == ["anthropic", "custom-openai", "openai"]
+    assert [p["provider"] for p in report["providers"]] == [
+        "anthropic",
+        "custom-openai:lim",
+        "openai",
+    ]
     anthropic, custom, openai = report["providers"]
 
     assert anthropic["breaker"] == closed_breaker()
@@ -234,7 +238,7 @@ async def test_health_json_shows_breakers_cooldowns_and_statistics(scene: Scene)
     assert lim == {
         "connection": "lim",
         "connection_id": scene.connection_id("lim"),
-        "provider": "custom-openai",
+        "provider": "custom-openai:lim",
         "problem": None,
         "breaker": closed_breaker(),  # rate limits and credits are not outages
         "cooldown": {
@@ -314,7 +318,7 @@ async def test_health_table_is_one_readable_line_per_connection(scene: Scene) ->
     assert (rows["a"][3], rows["a"][5]) == ("-", "6")
     assert re.fullmatch(r"(3[89]|4[0-5])%", rows["a"][4])
     assert re.fullmatch(re.escape(EMPTY_200) + r" \(\d+ s ago\)", rows["a"][7])
-    assert rows["lim"][:3] == ["custom-openai", "lim", "closed"]
+    assert rows["lim"][:3] == ["custom-openai:lim", "lim", "closed"]
     assert re.fullmatch(
         r"all models until \d\d:\d\d:\d\d \(5 min\); "
         r"rate-limited until \d\d:\d\d:\d\d \(10 min\)",
@@ -339,9 +343,9 @@ async def test_reset_by_connection_provider_and_everything(scene: Scene) -> None
     assert await scene.ask("openai/gpt-x") == 200
 
     asked = len(scene.limits.models)
-    run = await scene.cli("health", "reset", "--provider", "custom-openai", "--stats")
+    run = await scene.cli("health", "reset", "--provider", "custom-openai:lim", "--stats")
     assert run.stdout == (
-        "Reset the routing health of provider 'custom-openai' and its connections: "
+        "Reset the routing health of provider 'custom-openai:lim' and its connections: "
         "2 breaker/cooldown entries, statistics too.\n"
     )
     lim = (await scene.health_json())["providers"][1]["connections"][0]
@@ -376,7 +380,7 @@ async def test_reset_of_an_unknown_name_fails_with_the_reason(scene: Scene) -> N
     assert (run.returncode, run.stdout) == (1, "")
     assert run.stderr == (
         "switchboard: the gateway refused: Nothing to reset: no enabled connection uses the "
-        "provider 'gemini' (providers: anthropic, custom-openai, openai).\n"
+        "provider 'gemini' (providers: anthropic, custom-openai:lim, openai).\n"
     )
     run = await scene.cli("health", "reset", "--provider", "openai", "--connection", "a")
     assert run.returncode == 2
@@ -388,7 +392,7 @@ async def test_reset_of_an_unknown_name_fails_with_the_reason(scene: Scene) -> N
     with pytest.raises(UnknownTarget, match="no enabled connection is named 'nope'"):
         scene.service.reset_health(connection="nope")
     assert scene.service.reset_health(connection="a") == 1
-    assert scene.service.reset_health(provider="custom-openai") == 2
+    assert scene.service.reset_health(provider="custom-openai:lim") == 2
     assert scene.service.health().providers[2].connections[0].breaker.state == "closed"
 
 

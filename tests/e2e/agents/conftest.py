@@ -44,7 +44,7 @@ PROVIDER = {
     "openai": "openai",
     "anthropic": "anthropic",
     "gemini": "gemini",
-    "responses": "custom-responses",
+    "responses": "custom-responses:resp",
 }
 RUN_TIMEOUT_S = 90.0  # below pytest-timeout's 120 s, so a hang reports its output
 

@@ -337,3 +337,24 @@ def test_disabling_a_provider_drops_its_connections(data_dir: Path) -> None:
 def test_bad_controls_are_refused(data_dir: Path, extra: str, problem: str) -> None:
     with pytest.raises(ConfigError, match=problem):
         run_import(data_dir, extra + "\n" + GOOD)
+
+
+def test_each_custom_alias_is_a_provider_of_its_own(data_dir: Path) -> None:
+    """Two unrelated local servers of one dialect must not share a provider breaker."""
+    from gateway.config.snapshot import build_snapshot
+    from gateway.providers.catalog import default_catalog
+
+    run_import(
+        data_dir,
+        GOOD + '[[connections]]\nname = "lab2"\nprovider = "custom"\ndialect = "anthropic"\n'
+        'alias = "lab2"\nbase_url = "http://127.0.0.1:9002"\n',
+    )
+    snap = with_context(
+        data_dir, lambda ctx: build_snapshot(ctx.store.state(), default_catalog(), ctx.secrets)
+    )
+    providers = {u.connection: u.provider for u in snap.upstreams}
+    assert providers == {
+        "work-openai": "openai",
+        "lab": "custom-anthropic:lab",
+        "lab2": "custom-anthropic:lab2",
+    }
