@@ -28,6 +28,9 @@ from gateway.providers.catalog import Catalog, default_catalog
 from gateway.providers.upstream import create_session
 from gateway.security.secrets import Secrets, open_secrets
 from gateway.server.app import create_app
+from gateway.server.cache_store import CacheStore
+from gateway.server.replays import Replays
+from gateway.server.response_cache import CacheStats, ResponseCache
 from gateway.server.runtime import Runtime
 from gateway.store.db import LOGS_DB_NAME
 from gateway.store.schema import LOGS_MIGRATIONS
@@ -138,7 +141,11 @@ class GatewayService:
             if problem := check_exposure(self.host, snapshot.settings.require_api_key):
                 raise ServiceError(f"Refusing to start: {problem}.")
             assert self._logs is not None
-            self._runtime = Runtime(snapshot, create_session(), RequestLog(self._logs))
+            cache = ResponseCache(CacheStore(self._logs))
+            await cache.load(snapshot.settings.cache_max_mb << 20)  # persisted answers
+            self._runtime = Runtime(
+                snapshot, create_session(), RequestLog(self._logs), replays=Replays(cache)
+            )
             await self._serve(self._runtime)
             # Only once the port is ours: a failed start must not leave a key nobody saw.
             if snapshot.settings.require_api_key and not snapshot.key_names_by_hash:
@@ -237,6 +244,16 @@ class GatewayService:
         """Wait until every request logged so far is in logs.db."""
         if self._logs is not None:
             await self._logs.aflush()
+
+    # response cache -------------------------------------------------------------------------
+
+    def cache_stats(self) -> CacheStats:
+        """Hits, misses, stores, evictions, tokens saved, size (since this start)."""
+        return self.runtime.replays.cache.stats()
+
+    async def clear_cache(self) -> None:
+        """Forget every cached response, in memory and in logs.db."""
+        await self.runtime.replays.cache.clear()
 
     # events ---------------------------------------------------------------------------------
 

@@ -82,6 +82,8 @@ async def serve(
     extended = model.endswith(EXTENDED_CONTEXT_SUFFIX)
     if extended:
         model = model[: -len(EXTENDED_CONTEXT_SUFFIX)]
+    if (replayed := await runtime.replays.begin(request, snapshot, call, entry)) is not None:
+        return replayed  # an idempotent repeat, a cache hit or an identical request's answer
     try:
         targets = plan(snapshot, model, router)
     except ModelNotFoundError as exc:

@@ -13,6 +13,7 @@ from gateway.formats.replay import ReplayCache
 from gateway.observe.request_log import RequestLog
 from gateway.routing.breaker import BreakerConfig
 from gateway.routing.router import Router
+from gateway.server.replays import Replays
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Runtime:
     replay: ReplayCache = field(default_factory=ReplayCache)  # reasoning across dialects
     router: Router = field(default_factory=Router)  # breakers, cooldowns, stats, strategies
     keepalive_s: float = 15.0  # translated streams: a ping after this long without a byte
+    replays: Replays = field(default_factory=Replays)  # idempotency, dedup, response cache
 
     def __post_init__(self) -> None:
         self.install(self.snapshot)
