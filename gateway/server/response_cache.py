@@ -93,7 +93,7 @@ class ResponseCache:
         config = self._config
         if config is None or config[0] is not snapshot:
             config = self._config = (snapshot, _config_digest(snapshot))
-        return hashlib.blake2b(request_digest + config[1], digest_size=16).hexdigest()
+        return hashlib.sha256(request_digest + config[1]).hexdigest()[:32]
 
     # lookups and stores ---------------------------------------------------------------------
 
@@ -211,4 +211,4 @@ def _config_digest(snapshot: Snapshot) -> bytes:
             for c in snapshot.combos.values()
         ),
     ]
-    return hashlib.blake2b(orjson.dumps(shaping), digest_size=16).digest()
+    return hashlib.sha256(orjson.dumps(shaping)).digest()[:16]

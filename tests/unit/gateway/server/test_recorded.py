@@ -19,12 +19,12 @@ REQUEST: hub.Request = {
 }
 
 
-def stream(dialect: str, *tail: hub.Event) -> bytes:
-    """An SSE stream in ``dialect``: start, one text delta, then ``tail``, then close()."""
+def stream(dialect: str, *tail: hub.Event, words: int = 1) -> bytes:
+    """An SSE stream in ``dialect``: start, ``words`` text deltas, ``tail``, then close()."""
     emitter = codec_for(dialect).stream_emitter(REQUEST)
     events: list[hub.Event] = [
         {"type": "start", "id": "x1", "model": "m"},
-        {"type": "text_delta", "text": "Hello"},
+        *({"type": "text_delta", "text": f" word{i}"} for i in range(words)),
         *tail,
     ]
     return b"".join(emitter.feed(e) for e in events) + (emitter.close() if tail else b"")
@@ -40,13 +40,30 @@ FAILED: hub.Event = {
 }
 
 
+@pytest.mark.parametrize("words", [1, 3000], ids=["short", "long"])
+@pytest.mark.parametrize("framing", ["lf", "crlf"])
 @pytest.mark.parametrize("dialect", DIALECTS)
-def test_a_stream_counts_only_when_it_finished_without_error(dialect: str) -> None:
+def test_a_stream_counts_only_when_it_finished_without_error(
+    dialect: str, framing: str, words: int
+) -> None:
+    def framed(data: bytes) -> bytes:
+        return data.replace(b"\n", b"\r\n") if framing == "crlf" else data
+
     codec = codec_for(dialect)
-    assert stream_finished(codec, stream(dialect, *FINISHED))
-    assert not stream_finished(codec, stream(dialect))  # cut before its end
-    assert not stream_finished(codec, stream(dialect, FAILED))
+    finished = framed(stream(dialect, *FINISHED, words=words))
+    assert len(finished) > 100_000 if words > 1 else len(finished) < 8192
+    assert stream_finished(codec, finished)
+    assert not stream_finished(codec, framed(stream(dialect, words=words)))  # cut before its end
+    assert not stream_finished(codec, framed(stream(dialect, FAILED, words=words)))
     assert not stream_finished(codec, b"")
+
+
+def test_a_long_stream_is_checked_from_its_ends_only() -> None:
+    codec = codec_for("anthropic")
+    data = stream("anthropic", *FINISHED, words=3000)
+    middle = len(data) // 2
+    garbled = data[:middle] + b"event: nonsense\ndata: {not json\n\n" + data[middle:]
+    assert stream_finished(codec, garbled)  # the middle is never parsed
 
 
 def entry(**fields: object) -> LogEntry:
