@@ -144,8 +144,6 @@ async def relay_stream(
             tap.see(chunk)
             if entry.capture is not None:  # the answer may be replayed (server/replays.py)
                 entry.capture.add(chunk)
-            if entry.capture is not None:  # the answer may be replayed (server/replays.py)
-                entry.capture.add(chunk)
     except UPSTREAM_EXCEPTIONS as exc:
         _, reason = describe_failure(exc)
         entry.error = f"stream interrupted: upstream {reason}"
