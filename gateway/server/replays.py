@@ -52,6 +52,11 @@ class Ticket:
     max_bytes: int = 0
     headers: dict[str, str] = field(default_factory=dict)  # added to its response
 
+    @property
+    def records(self) -> bool:
+        """Whether its answer is wanted by anyone."""
+        return not (self.idempotency is None and self.shared is None and self.cache_key is None)
+
 
 TICKET = web.RequestKey("switchboard_replay_ticket", Ticket)
 
@@ -116,7 +121,7 @@ class Replays:
                     return self._replay(outcome, entry, "shared", REPLAY_HEADER, "shared")
                 if outcome is Role.LEAD:
                     ticket.shared = digest
-        if call.stream and (ticket.idempotency or ticket.shared or ticket.cache_key):
+        if call.stream and ticket.records:
             entry.capture = Capture(MAX_CAPTURE_BYTES)
         return None
 
@@ -125,9 +130,7 @@ class Replays:
     ) -> None:
         """The request is over (``response`` None: it raised): settle what it leads."""
         ticket = request.get(TICKET)
-        if ticket is None:
-            return
-        if ticket.idempotency is None and ticket.shared is None and ticket.cache_key is None:
+        if ticket is None or not ticket.records:
             return
         answer = record_of(response, entry, ticket.codec)
         entry.capture = None
@@ -136,8 +139,7 @@ class Replays:
             self.idempotent.land(ticket.idempotency, answer if ok else None, ticket.keep_s)
         if ticket.shared is not None:  # an error counts: the others would have got it too
             self.inflight.land(ticket.shared, answer)
-        if ticket.cache_key is not None and ok and entry.replay is None:
-            assert answer is not None
+        if ticket.cache_key is not None and answer is not None and answer.ok and not entry.replay:
             self.cache.put(ticket.cache_key, answer, ttl_s=ticket.ttl_s, max_bytes=ticket.max_bytes)
 
     @staticmethod

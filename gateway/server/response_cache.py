@@ -11,6 +11,7 @@ mirrored in logs.db, and ``load()`` brings the entries back after a restart.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from gateway.config.snapshot import Snapshot
 from gateway.server.cache_store import CacheStore
 from gateway.server.recorded import Recorded
 
+log = logging.getLogger("switchboard.cache")
 CACHE_HEADER = "X-Switchboard-Cache"
 NO_CACHE_HEADER = "X-Switchboard-No-Cache"
 EXTENDED_CONTEXT_SUFFIX = "[1m]"
@@ -140,7 +142,11 @@ class ResponseCache:
         """Bring back the stored entries (newest first, up to ``max_bytes``); how many."""
         if self._store is None:
             return 0
-        stored = await self._store.load(self._clock(), max_bytes)
+        try:
+            stored = await self._store.load(self._clock(), max_bytes)
+        except Exception:  # a cache that cannot be read must not keep the gateway down
+            log.exception("the response cache could not be loaded from logs.db; starting empty")
+            return 0
         for item in reversed(stored):  # oldest first: the newest end most recently used
             size = len(item.recorded.body) + ENTRY_OVERHEAD
             if item.key not in self._entries:

@@ -276,3 +276,12 @@ async def test_expired_rows_are_deleted_in_the_background(writer: DbWriter) -> N
     clock.now += 61  # past "a"'s expiry and the pruning interval
     cache.get("zzz")
     assert [row[0] for row in await rows(writer)] == ["b"]
+
+
+async def test_an_unreadable_table_leaves_the_cache_empty_not_the_gateway_down(
+    writer: DbWriter, caplog: pytest.LogCaptureFixture
+) -> None:
+    await writer.run(lambda conn: conn.execute("DROP TABLE response_cache"))
+    cache = ResponseCache(CacheStore(writer), clock=Clock())
+    assert await cache.load(MB) == 0
+    assert "could not be loaded" in caplog.text
