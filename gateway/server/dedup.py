@@ -8,10 +8,10 @@ array (no ``alt=sse``) are left out: their completeness cannot be checked as SSE
 The digest covers everything that shapes the answer and its wire format: the client's
 dialect, endpoint, stream flag, its key name, the model it asked for, the pin header, the
 forwarded API headers and the body bytes exactly as sent. Raw bytes, not canonical JSON: an
-SDK serialises the same request the same way, and re-serialising with sorted keys costs
-more than the hash itself (tests/bench/cache.py: 64 KB body, SHA-256 of the bytes ~50 us,
-sorted dump + hash ~75 us; 512 KB: ~0.3 ms vs ~0.7 ms). SHA-256 beats blake2b where the
-CPU has SHA extensions (most since 2019).
+SDK serialises the same request the same way, and re-serialising with sorted keys adds a
+third or more to the hash (tests/bench/cache.py: a 64 KB body, SHA-256 of the bytes 30-50 us,
+sorted dump + hash 40-75 us). SHA-256 beats blake2b where the CPU has SHA extensions (most
+since 2019).
 """
 
 from __future__ import annotations
