@@ -34,6 +34,9 @@ from gateway.routing.router import Router
 from gateway.run_file import RunInfo, remove_run_file, write_run_file
 from gateway.security.secrets import Secrets, open_secrets
 from gateway.server.app import create_app
+from gateway.server.cache_store import CacheStore
+from gateway.server.replays import Replays
+from gateway.server.response_cache import CacheStats, ResponseCache
 from gateway.server.runtime import Runtime
 from gateway.store.db import LOGS_DB_NAME
 from gateway.store.schema import LOGS_MIGRATIONS
@@ -149,12 +152,15 @@ class GatewayService:
                 raise ServiceError(f"Refusing to start: {problem}.")
             assert self._logs is not None and self._config is not None
             refresher = ApiKeyRefresher(stored_upstream(self._config, self.catalog, self.secrets))
+            cache = ResponseCache(CacheStore(self._logs))
+            await cache.load(snapshot.settings.cache_max_mb << 20)  # persisted answers
             self._runtime = Runtime(
                 snapshot,
                 create_session(),
                 RequestLog(self._logs),
                 router=self._router or Router(),
                 credentials=Credentials(refresher),
+                replays=Replays(cache),
             )
             self._admin_token = token_urlsafe(32)
             await self._serve(self._runtime)
@@ -290,6 +296,16 @@ class GatewayService:
         """Wait until every request logged so far is in logs.db."""
         if self._logs is not None:
             await self._logs.aflush()
+
+    # response cache -------------------------------------------------------------------------
+
+    def cache_stats(self) -> CacheStats:
+        """Hits, misses, stores, evictions, tokens saved, size (since this start)."""
+        return self.runtime.replays.cache.stats()
+
+    async def clear_cache(self) -> None:
+        """Forget every cached response, in memory and in logs.db."""
+        await self.runtime.replays.cache.clear()
 
     # events ---------------------------------------------------------------------------------
 

@@ -141,7 +141,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
         float,
         5.0,
         "A request repeating an Idempotency-Key (or X-Request-Id) within this many seconds gets "
-        "the first response again; 0 turns this off.",
+        "the first response again, and identical deterministic requests in flight share one "
+        "upstream call; 0 turns both off.",
         0,
         300,
     ),

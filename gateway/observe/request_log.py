@@ -7,6 +7,7 @@ from typing import Any
 
 import apsw
 
+from gateway.observe.capture import Capture
 from gateway.store.writer import DbWriter
 
 COLUMNS = (
@@ -25,6 +26,7 @@ COLUMNS = (
     "tokens_out",
     "error",
     "stream",
+    "replay",
 )
 INSERT_SQL = (
     f"INSERT INTO request_log({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
@@ -50,6 +52,8 @@ class LogEntry:
     tokens_out: int | None = None
     error: str | None = None
     stream: bool = False
+    replay: str | None = None  # answered without an upstream: "idempotent", "shared", "cache"
+    capture: Capture | None = None  # a streamed answer that may be replayed (not logged)
 
     def row(self) -> tuple[Any, ...]:
         return (
@@ -68,6 +72,7 @@ class LogEntry:
             self.tokens_out,
             self.error,
             int(self.stream),
+            self.replay,
         )
 
 
@@ -97,6 +102,7 @@ class LogRow:
     tokens_out: int | None
     error: str | None
     stream: bool
+    replay: str | None = None
 
 
 def recent_rows(conn: apsw.Connection, *, limit: int = 20, after_id: int = 0) -> list[LogRow]:
@@ -105,5 +111,5 @@ def recent_rows(conn: apsw.Connection, *, limit: int = 20, after_id: int = 0) ->
         f"SELECT id, {', '.join(COLUMNS)} FROM request_log WHERE id > ? ORDER BY id DESC LIMIT ?",
         (after_id, limit),
     ).fetchall()
-    make: Any = LogRow  # columns are positional; the last one is stored as 0/1
-    return [make(*row[:-1], bool(row[-1])) for row in reversed(rows)]
+    make: Any = LogRow  # columns are positional; stream is stored as 0/1
+    return [make(*row[:-2], bool(row[-2]), row[-1]) for row in reversed(rows)]

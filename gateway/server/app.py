@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.server import admin, anthropic_messages, gemini_api, info, openai_chat, responses_api
+from gateway.server.replays import add_headers
 from gateway.server.runtime import RUNTIME, Runtime
 
 # The body limit is enforced per request from the live settings (request_io.read_body), so
@@ -15,6 +16,7 @@ _HARD_BODY_CAP = 1024 * 1024 * 1024
 def create_app(runtime: Runtime, admin_token: str | None = None) -> web.Application:
     app = web.Application(client_max_size=_HARD_BODY_CAP)
     app[RUNTIME] = runtime
+    app.on_response_prepare.append(add_headers)
     add = app.router
     add.add_post("/v1/chat/completions", openai_chat.chat_completions)
     add.add_post("/v1/messages", anthropic_messages.create_message)

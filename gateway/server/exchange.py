@@ -90,6 +90,9 @@ async def serve(
     runtime.key_limits.admit(
         entry.key_name, snapshot.key_policies, asked, counted=not call.endpoint
     )
+    # After the key's own checks: a replayed answer must not skip them.
+    if (replayed := await runtime.replays.begin(request, snapshot, call, entry)) is not None:
+        return replayed  # an idempotent repeat, a cache hit or an identical request's answer
     try:
         targets = plan(snapshot, model, router)
     except ModelNotFoundError as exc:

@@ -27,18 +27,22 @@ async def handle(request: web.Request, codec: Codec, handler: Handler) -> web.St
     started = time.perf_counter()
     request_id = request_id_for(request)
     entry = LogEntry(time.time(), request_id, codec.dialect)
+    response: web.StreamResponse | None = None
     try:
         entry.key_name = authenticate(request, runtime.snapshot)
         raw = await read_body(request, runtime.snapshot.settings.max_body_mb)
         body = parse_json_object(raw)
-        return await handler(request, runtime, body, raw, entry, started)
+        response = await handler(request, runtime, body, raw, entry, started)
+        return response
     except GatewayError as error:
         entry.status = error.status
         entry.error = error.message
         headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
-        return error_response(codec, error.to_hub(), request_id, headers)
+        response = error_response(codec, error.to_hub(), request_id, headers)
+        return response
     finally:
         entry.latency_ms = (time.perf_counter() - started) * 1000
+        runtime.replays.finish(request, entry, response)  # answers repeats waiting for this one
         runtime.log.record(entry)
 
 

@@ -143,6 +143,8 @@ async def relay_stream(
                 entry.error = "client disconnected"
                 return response
             tap.see(chunk)
+            if entry.capture is not None:  # the answer may be replayed (server/replays.py)
+                entry.capture.add(chunk)
     except UPSTREAM_EXCEPTIONS as exc:
         _, reason = describe_failure(exc)
         entry.error = f"stream interrupted: upstream {reason}"

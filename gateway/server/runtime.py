@@ -15,6 +15,7 @@ from gateway.routing.breaker import BreakerConfig
 from gateway.routing.credentials import Credentials
 from gateway.routing.router import Router
 from gateway.server.key_limits import KeyLimits
+from gateway.server.replays import Replays
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Runtime:
     key_limits: KeyLimits = field(default_factory=KeyLimits)  # per client key (key_policies)
     keepalive_s: float = 15.0  # translated streams: a ping after this long without a byte
     credentials: Credentials = field(default_factory=Credentials)  # auth refresh, single-flight
+    replays: Replays = field(default_factory=Replays)  # idempotency, dedup, response cache
 
     def __post_init__(self) -> None:
         self.install(self.snapshot)

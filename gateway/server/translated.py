@@ -210,6 +210,8 @@ class _Writer:
         except ConnectionResetError:
             self._entry.error = "client disconnected"
             return False
+        if self._entry.capture is not None:  # the answer may be replayed (server/replays.py)
+            self._entry.capture.add(data)
         return True
 
     async def keep_alive(self, ping: Callable[[], bytes], interval: float) -> None:

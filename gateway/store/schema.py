@@ -134,4 +134,12 @@ CREATE TABLE response_cache(
 CREATE INDEX response_cache_expires ON response_cache(expires_at);
 """,
     ),
+    Migration(
+        name="0003_replays",
+        sql="""
+ALTER TABLE request_log ADD COLUMN replay TEXT;
+ALTER TABLE response_cache ADD COLUMN tokens_in INTEGER;
+ALTER TABLE response_cache ADD COLUMN tokens_out INTEGER;
+""",
+    ),
 )

@@ -1080,6 +1080,7 @@ def test_logs_json_is_one_object_per_line(cli: Cli, data_dir: Path) -> None:
         "tokens_out": None,
         "error": "upstream 429: slow down",
         "stream": False,
+        "replay": None,
     }
     assert (rows[1]["id"], rows[1]["request_id"], rows[1]["stream"]) == (3, "req-3", True)
 

@@ -56,6 +56,7 @@ SAMPLE_ROWS: dict[str, list[tuple[str, tuple[str, ...], tuple[Any, ...]]]] = {
             ("k1", 1.0, 2.0, 200, "application/json", b"{}", 3),
         ),
     ],
+    "0003_replays": [],  # columns on request_log and response_cache, covered by their samples
     "0001_request_log": [
         (
             "request_log",
