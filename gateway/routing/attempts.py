@@ -54,6 +54,8 @@ class Attempts:
     def start(self, target: Target) -> AttemptToken:
         self.tried += 1
         stats = self.router.stats
+        if target.label:
+            self.router.note_target(target.label, target.upstream.provider)
         return AttemptToken(
             stats.start(connection_key(target.upstream.connection_id)),
             stats.start(target.label or target.model),

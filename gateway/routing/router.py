@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -31,6 +32,10 @@ def model_key(connection_id: str, model: str) -> str:
     return f"conn:{connection_id}:{model}"
 
 
+MAX_TARGETS = 4096
+_STATE_PREFIXES = ("conn:", "prov:")
+
+
 def provider_key(provider: str) -> str:
     return f"prov:{provider}"
 
@@ -49,6 +54,9 @@ class Router:
     connection_breaker: BreakerConfig = CONNECTION_BREAKER
     limits: RateLimiter = field(init=False)  # per-connection rpm, gap, concurrency
     logins: LoginMarks = field(default_factory=LoginMarks)  # connections that need a login
+    # combo target (alias/model) -> the provider breaker key it was last sent to, so combo
+    # strategies can put a target whose provider is down last (bounded like every map here)
+    target_providers: OrderedDict[str, str] = field(default_factory=OrderedDict)
 
     def configure_breakers(self, provider: BreakerConfig, connection: BreakerConfig) -> None:
         """Adopt new thresholds (a settings change); each breaker keeps its state and takes
@@ -80,7 +88,20 @@ class Router:
         return self.stats.in_flight(key)
 
     def breaker_open(self, key: str) -> bool:
-        return self.breakers.is_open(key)
+        """For a connection key, its breaker; for a combo target, its provider's breaker."""
+        if key.startswith(_STATE_PREFIXES):
+            return self.breakers.is_open(key)
+        provider = self.target_providers.get(key)
+        return provider is not None and self.breakers.is_open(provider)
+
+    def note_target(self, label: str, provider: str) -> None:
+        """Remember which provider a combo target went to (see breaker_open)."""
+        known = self.target_providers
+        if known.get(label) != (key := provider_key(provider)):
+            known[label] = key
+            known.move_to_end(label)
+            if len(known) > MAX_TARGETS:
+                known.popitem(last=False)
 
     # gates --------------------------------------------------------------------------------
 

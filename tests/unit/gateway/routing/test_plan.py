@@ -73,3 +73,25 @@ def test_accounts_of_an_aliased_target_follow_the_account_strategy(
     router.rng.seed(3)
     seen = {plan(snapshot, "fast", router)[0].upstream.connection for _ in range(20)}
     assert seen == {"oa-1", "oa-2"}
+
+
+def test_a_target_whose_provider_breaker_is_open_goes_last(tmp_path: Path) -> None:
+    from gateway.config.repository import ComboRow
+    from gateway.routing.attempts import Attempts
+    from gateway.routing.failures import Failure, FailureClass
+    from tests.support.routing import build_routing_snapshot, connection
+
+    snapshot = build_routing_snapshot(
+        tmp_path,
+        (connection("oa", "openai"), connection("claude", "anthropic")),
+        (ComboRow("pair", "priority", ("openai/gpt-x", "anthropic/claude-x"), True),),
+    )
+    router = Router()
+    assert labels(plan(snapshot, "pair", router)) == ["openai/gpt-x", "anthropic/claude-x"]
+    attempts = Attempts(router, 100)
+    first = plan(snapshot, "pair", router)[0]
+    for _ in range(router.provider_breaker.failure_threshold):
+        token = attempts.start(first)
+        attempts.failed(first, Failure(FailureClass.SERVER_ERROR, 500, "boom", None), token, 1.0)
+    assert router.breaker_open("openai/gpt-x")
+    assert labels(plan(snapshot, "pair", router)) == ["anthropic/claude-x", "openai/gpt-x"]
