@@ -17,9 +17,17 @@ def plan(snapshot: Snapshot, requested: str, router: Router) -> list[Target]:
         )
 
     settings = snapshot.settings
+    fill_first = settings.account_strategy == "fill-first"
+    is_open = router.breakers.is_open
     targets: list[Target] = []
     for group in expand(snapshot, requested, by_strategy):
-        by_key = {connection_key(u.connection_id): u for u in group.upstreams}
+        upstreams = group.upstreams
+        if fill_first and not any(is_open(connection_key(u.connection_id)) for u in upstreams):
+            # The common case, without candidates: fill-first keeps the configured order
+            # when no account's breaker is open (strategies.md, common rule 2).
+            targets += [Target(u, group.model, group.label) for u in upstreams]
+            continue
+        by_key = {connection_key(u.connection_id): u for u in upstreams}
         candidates = [Candidate(key, position=i) for i, key in enumerate(by_key)]
         ordered = order_accounts(
             settings.account_strategy,
