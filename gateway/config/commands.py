@@ -22,6 +22,7 @@ from gateway.config.file_format import (
     NAME_RULE,
     ComboEntry,
     ConnectionEntry,
+    PriceEntry,
 )
 from gateway.config.settings import coerce_setting
 from gateway.config.store import ConfigStore
@@ -32,6 +33,7 @@ from gateway.config.validation import (
     check_exposure,
     check_model_aliases,
     check_providers,
+    price_key,
 )
 from gateway.providers.catalog import Catalog
 from gateway.security.api_keys import display_prefix, generate_key, hash_key
@@ -311,3 +313,33 @@ def set_key_limits(
 
     if not write_with_secrets(ctx, [], write):
         raise ConfigError(f"no active key named {name!r} (see `switchboard key list`)")
+
+
+def price_row(model: str, entry: PriceEntry) -> repo.PriceOverrideRow:
+    return repo.PriceOverrideRow(
+        model, entry.input, entry.output, entry.cache_read, entry.cache_write
+    )
+
+
+def set_price(ctx: Context, model: str, entry: PriceEntry) -> str:
+    """Your price for ``alias/model`` (or ``alias/*``); returns the name it is stored under."""
+    custom = [c.alias for c in ctx.store.state().connections if c.alias]
+    key, problem = price_key(model, ctx.catalog, custom)
+    if key is None:
+        raise ConfigError(f"price {problem}")
+    row = price_row(key, entry)
+    write_with_secrets(ctx, [], lambda conn, _: repo.upsert_price_override(conn, row))
+    return key
+
+
+def remove_price(ctx: Context, model: str) -> str:
+    """Drop your price for a model: the shipped price (or none) applies again."""
+    custom = [c.alias for c in ctx.store.state().connections if c.alias]
+    key = price_key(model, ctx.catalog, custom)[0] or model
+
+    def write(conn: apsw.Connection, _: dict[str, str]) -> bool:
+        return repo.delete_price_override(conn, key) or repo.delete_price_override(conn, model)
+
+    if not write_with_secrets(ctx, [], write):
+        raise ConfigError(f"no price of yours for {model!r} (see `switchboard price list`)")
+    return key

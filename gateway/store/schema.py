@@ -91,6 +91,19 @@ CREATE TABLE provider_settings(
 );
 """,
     ),
+    Migration(
+        name="0006_price_overrides",
+        sql="""
+CREATE TABLE price_overrides(
+    model TEXT PRIMARY KEY,
+    input REAL NOT NULL,
+    output REAL NOT NULL,
+    cache_read REAL,
+    cache_write REAL,
+    updated_at REAL NOT NULL
+);
+""",
+    ),
 )
 
 LOGS_MIGRATIONS: tuple[Migration, ...] = (

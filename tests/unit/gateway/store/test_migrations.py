@@ -49,6 +49,13 @@ SAMPLE_ROWS: dict[str, list[tuple[str, tuple[str, ...], tuple[Any, ...]]]] = {
         ("model_aliases", ("name", "target", "updated_at"), ("fast", "openai/gpt-4o-mini", 1.0)),
         ("provider_settings", ("provider", "enabled", "hidden", "updated_at"), ("groq", 0, 1, 1.0)),
     ],
+    "0006_price_overrides": [
+        (
+            "price_overrides",
+            ("model", "input", "output", "cache_read", "updated_at"),
+            ("box/*", 1.0, 2.0, 0.5, 1.0),
+        ),
+    ],
     "0002_response_cache": [
         (
             "response_cache",
