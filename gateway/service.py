@@ -24,13 +24,13 @@ from gateway.config.snapshot import Snapshot, build_snapshot
 from gateway.config.store import ConfigStore
 from gateway.config.validation import check_exposure
 from gateway.observe.request_log import RequestLog
+from gateway.observe.rollup import open_logs_writer
 from gateway.providers.catalog import Catalog, default_catalog
 from gateway.providers.upstream import create_session
 from gateway.security.secrets import Secrets, open_secrets
 from gateway.server.app import create_app
 from gateway.server.runtime import Runtime
 from gateway.store.db import LOGS_DB_NAME
-from gateway.store.schema import LOGS_MIGRATIONS
 from gateway.store.writer import DbWriter
 
 P = ParamSpec("P")
@@ -175,7 +175,7 @@ class GatewayService:
     async def _open_stores(self) -> None:
         self._config = ConfigStore(self.data_dir)
         await asyncio.to_thread(self._config.open)
-        self._logs = DbWriter(self.data_dir / LOGS_DB_NAME, LOGS_MIGRATIONS, name="logs-writer")
+        self._logs = open_logs_writer(self.data_dir / LOGS_DB_NAME, name="logs-writer")
         await asyncio.to_thread(self._logs.start)  # may migrate (and back up) a large file
 
     async def _serve(self, runtime: Runtime) -> None:

@@ -10,6 +10,7 @@ the client has received nothing yet.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import math
 import time
@@ -107,6 +108,8 @@ async def serve(
             f"No connection can serve {model!r}: " + "; ".join(problems),
             code="upstream_unavailable",
         )
+    if not call.endpoint:  # a generation: its usage may have to be estimated at the end
+        entry.request_to_hub = functools.partial(_to_hub, call, extended)
     settings = snapshot.settings
     timeout = timeouts(settings.upstream_connect_timeout_s, settings.upstream_read_timeout_s)
     translation = _Translation(call, extended, runtime.replay)
@@ -125,6 +128,7 @@ async def serve(
             continue
         more = index < len(usable) - 1 and attempts.tried + 1 < attempts.limit
         entry.provider, entry.connection = upstream.provider, upstream.connection
+        entry.alias = upstream.alias  # prices are keyed by it
         entry.upstream_model = target.model
         same = upstream.dialect == call.codec.dialect
         url, body, headers = (

@@ -39,7 +39,7 @@ async def handle(request: web.Request, codec: Codec, handler: Handler) -> web.St
         return error_response(codec, error.to_hub(), request_id, headers)
     finally:
         entry.latency_ms = (time.perf_counter() - started) * 1000
-        runtime.log.record(entry)
+        runtime.log.record(entry, runtime.snapshot.prices)
 
 
 async def serve_model_in_body(

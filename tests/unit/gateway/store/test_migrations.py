@@ -63,6 +63,13 @@ SAMPLE_ROWS: dict[str, list[tuple[str, tuple[str, ...], tuple[Any, ...]]]] = {
             ("k1", 1.0, 2.0, 200, "application/json", b"{}", 3),
         ),
     ],
+    "0003_usage_cost": [
+        (
+            "usage_hourly",
+            ("hour", "provider", "model", "connection", "key_name", "requests", "lat_05"),
+            (3600, "openai", "gpt-x", "work", "laptop", 2, 2),
+        ),
+    ],
     "0001_request_log": [
         (
             "request_log",
