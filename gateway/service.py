@@ -23,6 +23,8 @@ from gateway.config import commands
 from gateway.config.snapshot import Snapshot, build_snapshot
 from gateway.config.store import ConfigStore
 from gateway.config.validation import check_exposure
+from gateway.observe import analytics
+from gateway.observe.analytics import Bucket, Dimension, UsageReport
 from gateway.observe.request_log import RequestLog
 from gateway.observe.rollup import open_logs_writer
 from gateway.providers.catalog import Catalog, default_catalog
@@ -30,7 +32,7 @@ from gateway.providers.upstream import create_session
 from gateway.security.secrets import Secrets, open_secrets
 from gateway.server.app import create_app
 from gateway.server.runtime import Runtime
-from gateway.store.db import LOGS_DB_NAME
+from gateway.store.db import LOGS_DB_NAME, open_connection
 from gateway.store.writer import DbWriter
 
 P = ParamSpec("P")
@@ -232,6 +234,25 @@ class GatewayService:
                     await self.reload()
             except Exception:
                 log.exception("configuration reload failed; keeping the current snapshot")
+
+    async def usage(
+        self,
+        by: Dimension = "model",
+        since: float | None = None,
+        until: float | None = None,
+        bucket: Bucket | None = None,
+    ) -> UsageReport:
+        """Usage analytics (gateway/observe/analytics.py) read off the event loop."""
+        path = self.data_dir / LOGS_DB_NAME
+
+        def read() -> UsageReport:
+            conn = open_connection(path, readonly=True)
+            try:
+                return analytics.usage(conn, by=by, since=since, until=until, bucket=bucket)
+            finally:
+                conn.close()
+
+        return await asyncio.to_thread(read)
 
     async def flush_logs(self) -> None:
         """Wait until every request logged so far is in logs.db."""
