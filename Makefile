@@ -35,6 +35,7 @@ pytest: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.overhead
 	$(BIN)/python -m tests.bench.translation
+	$(BIN)/python -m tests.bench.usage
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -79,7 +79,8 @@ def _cost(row: LogRow) -> str:
     if row.price_source is None:
         return ""
     if row.cost_usd is None:
-        return "  cost unknown" if row.price_source == "unknown" else ""
+        priced = row.tokens_in is not None or row.tokens_out is not None
+        return "  cost unknown" if priced and row.price_source == "unknown" else ""
     if row.price_source in ("free", "local"):
         return f"  $0 ({row.price_source})"
     return f"  ${row.cost_usd:.6f}"

@@ -56,8 +56,12 @@ def parse_since(text: str, now: float) -> float:
         ) from None
 
 
+def _now() -> float:
+    return time.time()
+
+
 def show_usage(args: argparse.Namespace) -> int:
-    now = time.time()
+    now = _now()
     since = parse_since(args.since, now)
     conn = open_logs_db(data_dir_of(args))
     try:

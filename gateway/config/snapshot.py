@@ -31,6 +31,7 @@ class Settings:
     upstream_connect_timeout_s: float = 10.0
     upstream_read_timeout_s: float = 300.0
     log_retention_days: int = 30
+    usage_retention_days: int = 400
     account_strategy: str = "fill-first"
     sticky_uses: int = 3
     max_attempts: int = 10

@@ -16,7 +16,7 @@ from typing import Any, Final, Literal, get_args
 
 import apsw
 
-from gateway.observe.histogram import RELATIVE_ERROR, percentile
+from gateway.observe.histogram import RELATIVE_ERROR, percentiles
 from gateway.observe.rollup import HOUR, LATENCY_COLUMNS, SUMS
 
 Dimension = Literal["model", "provider", "connection", "key"]
@@ -36,6 +36,8 @@ _PERIOD: Final[dict[Bucket, str]] = {
 }
 _SUMMED: Final = ", ".join(f"sum({name})" for name in (*SUMS, *LATENCY_COLUMNS))
 DEFAULT_SINCE_S: Final = 7 * 86400
+_FIRST_BUCKET: Final = len(SUMS)
+_FRACTIONS: Final = (0.50, 0.95, 0.99)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,25 +102,26 @@ class UsageReport:
 
 
 def _stats(sums: Sequence[Any]) -> UsageStats:
-    """Stats from summed rollup columns: SUMS order, then the latency buckets."""
-    value = dict(zip(SUMS, sums, strict=False))
-    requests = int(value["requests"] or 0)
-    counts = [int(count or 0) for count in sums[len(SUMS) :]]
+    """Stats from summed rollup columns: SUMS order, then the latency buckets. Sums over at
+    least one row are never NULL (the columns are NOT NULL)."""
+    requests, succeeded, tokens_in, tokens_out, cached, written, reasoning = sums[:7]
+    estimated, unpriced, cost, latency = sums[7:_FIRST_BUCKET]
+    p50, p95, p99 = percentiles(sums[_FIRST_BUCKET:], _FRACTIONS)
     return UsageStats(
-        requests=requests,
-        succeeded=int(value["succeeded"] or 0),
-        tokens_in=int(value["tokens_in"] or 0),
-        tokens_out=int(value["tokens_out"] or 0),
-        cached_tokens=int(value["cached_tokens"] or 0),
-        cache_write_tokens=int(value["cache_write_tokens"] or 0),
-        reasoning_tokens=int(value["reasoning_tokens"] or 0),
-        estimated=int(value["estimated"] or 0),
-        unpriced=int(value["unpriced"] or 0),
-        cost_usd=round(float(value["cost_usd"] or 0.0), 9),
-        latency_avg_ms=float(value["latency_ms"]) / requests if requests else None,
-        latency_p50_ms=percentile(counts, 0.50),
-        latency_p95_ms=percentile(counts, 0.95),
-        latency_p99_ms=percentile(counts, 0.99),
+        requests,
+        succeeded,
+        tokens_in,
+        tokens_out,
+        cached,
+        written,
+        reasoning,
+        estimated,
+        unpriced,
+        round(cost, 9),
+        latency / requests if requests else None,
+        p50,
+        p95,
+        p99,
     )
 
 
@@ -145,11 +148,11 @@ def usage(
     period = _PERIOD[bucket] if bucket else "NULL"
     sql = (
         f"SELECT {period} AS period, {column} AS grp, {_SUMMED} FROM usage_hourly "
-        "WHERE hour >= ? AND hour < ? GROUP BY period, grp"
+        "WHERE hour >= ? AND hour < ? GROUP BY period, grp "
+        "ORDER BY period, sum(cost_usd) DESC, sum(requests) DESC, grp"
     )
     fetched: list[tuple[Any, ...]] = conn.execute(sql, (start, end)).fetchall()
     rows = [UsageRow(row[0], row[1], _stats(row[2:])) for row in fetched]
-    rows.sort(key=lambda r: (r.period or 0, -r.stats.cost_usd, -r.stats.requests, r.group))
     totals = [sum(values) for values in zip(*(row[2:] for row in fetched), strict=True)]
     total = _stats(totals) if totals else UsageStats()
     return UsageReport(by, bucket, start, end, tuple(rows), total)

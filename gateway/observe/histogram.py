@@ -13,8 +13,9 @@ change them; a finer histogram needs a new table.
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import Final
 
 BUCKETS: Final = 59
@@ -41,16 +42,20 @@ def representative(bucket: int) -> float:
 def percentile(counts: Sequence[int], fraction: float) -> float | None:
     """The nearest-rank ``fraction`` percentile (0 < fraction <= 1) of a histogram, or None
     when it is empty."""
-    total = sum(counts)
+    return percentiles(counts, (fraction,))[0]
+
+
+def percentiles(counts: Sequence[int], fractions: Sequence[float]) -> list[float | None]:
+    """Several nearest-rank percentiles of one histogram, in one pass over it."""
+    cumulative = list(accumulate(counts))
+    total = cumulative[-1] if cumulative else 0
     if total <= 0:
-        return None
-    rank = max(1, math.ceil(fraction * total))
-    seen = 0
-    for bucket, count in enumerate(counts):
-        seen += count
-        if seen >= rank:
-            return representative(bucket)
-    return representative(len(counts) - 1)  # unreachable with consistent counts
+        return [None for _ in fractions]
+    last = len(cumulative) - 1
+    return [
+        representative(min(bisect_left(cumulative, max(1, math.ceil(f * total))), last))
+        for f in fractions
+    ]
 
 
 def bucket_case_sql(column: str) -> str:
