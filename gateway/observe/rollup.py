@@ -66,7 +66,8 @@ def add_rows(conn: apsw.Connection, rows: Sequence[Sequence[Any]]) -> None:
 
     Groups: the UTC hour, provider, model, connection and client key, "" standing for none.
     The model is the one served, or the name the client asked for when no upstream was
-    reached."""
+    reached. Tokens and cost count only for requests that reached an upstream (a local
+    count_tokens estimate is logged with its count, but nothing was used)."""
     groups: dict[GroupKey, list[Any]] = {}
     empty: list[Any] = [0] * (_FIRST_BUCKET + BUCKETS)
     empty[_COST] = empty[_LATENCY] = 0.0
@@ -81,10 +82,15 @@ def add_rows(conn: apsw.Connection, rows: Sequence[Sequence[Any]]) -> None:
         sums = groups.get(key)
         if sums is None:
             sums = groups[key] = empty.copy()
-        tokens_in, tokens_out, cost = row[_IN_AT], row[_OUT_AT], row[_COST_AT]
         sums[_REQUESTS] += 1
         if succeeded(row[_STATUS], row[_ERROR]):
             sums[_SUCCEEDED] += 1
+        latency = row[_LATENCY_AT]
+        sums[_LATENCY] += latency
+        sums[_FIRST_BUCKET + bucket_of(latency)] += 1
+        if row[_PROVIDER] is None:
+            continue  # answered here (count_tokens estimates, errors): no upstream usage
+        tokens_in, tokens_out, cost = row[_IN_AT], row[_OUT_AT], row[_COST_AT]
         if tokens_in is not None:
             sums[_IN] += tokens_in
         if tokens_out is not None:
@@ -97,9 +103,6 @@ def add_rows(conn: apsw.Connection, rows: Sequence[Sequence[Any]]) -> None:
             sums[_COST] += cost
         elif tokens_in is not None or tokens_out is not None:
             sums[_UNPRICED] += 1  # tokens we could not price
-        latency = row[_LATENCY_AT]
-        sums[_LATENCY] += latency
-        sums[_FIRST_BUCKET + bucket_of(latency)] += 1
     for _ in conn.executemany(UPSERT_SQL, [(*key, *sums) for key, sums in groups.items()]):
         pass
 

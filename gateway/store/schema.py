@@ -34,7 +34,8 @@ CREATE TABLE usage_hourly(
     PRIMARY KEY(hour, provider, model, connection, key_name)
 ) WITHOUT ROWID;
 """
-# Requests logged before this migration are rolled up once, as the writer would have.
+# Requests logged before this migration are rolled up once, as the writer would have (they
+# were never priced: their tokens count as not priced).
 _BACKFILL_USAGE = f"""
 INSERT INTO usage_hourly(hour, provider, model, connection, key_name, requests, succeeded,
     tokens_in, tokens_out, unpriced, latency_ms, {", ".join(_LATENCY_COLUMNS)})
@@ -46,7 +47,9 @@ FROM (SELECT CAST(ts / 3600 AS INTEGER) * 3600 AS hour, coalesce(provider, '') A
     coalesce(connection, '') AS connection, coalesce(key_name, '') AS key_name,
     (status >= 200 AND status < 400
         AND (error IS NULL OR error = 'client disconnected')) AS ok,
-    tokens_in, tokens_out, (tokens_in IS NOT NULL OR tokens_out IS NOT NULL) AS has_tokens,
+    CASE WHEN provider IS NULL THEN NULL ELSE tokens_in END AS tokens_in,
+    CASE WHEN provider IS NULL THEN NULL ELSE tokens_out END AS tokens_out,
+    (provider IS NOT NULL AND (tokens_in IS NOT NULL OR tokens_out IS NOT NULL)) AS has_tokens,
     latency_ms, {bucket_case_sql("latency_ms")} AS bucket
     FROM request_log)
 GROUP BY hour, provider, model, connection, key_name;

@@ -260,3 +260,24 @@ async def test_a_cut_stream_is_estimated(world: World, client: str, tokens_in: i
     assert row["error"].startswith("stream interrupted")
     assert (row["tokens_in"], row["tokens_out"], row["estimated"]) == (tokens_in, 3, 1)
     assert row["cost_usd"] == pytest.approx(cost(tokens_in, 0, 0, 3), rel=1e-9)
+
+
+async def test_the_service_reports_usage(world: World) -> None:
+    for stream in (False, True):
+        await world.ask("anthropic", "anthropic/echo-cached", stream=stream)
+    await world.ask("openai", "openai/fake-think", stream=False)
+    await world.ask("openai", "nope/x", stream=False)
+    await world.gateway.flush_logs()
+    report = await world.gateway.usage(by="model")
+    got = {row.group: (row.stats.requests, row.stats.tokens_in, row.stats.cached_tokens)
+           for row in report.rows}  # fmt: skip
+    assert got == {"echo-cached": (2, 14, 6), "fake-think": (1, 7, 0), "nope/x": (1, 0, 0)}
+    assert [row.group for row in report.rows][:2] == ["fake-think", "echo-cached"]  # by cost
+    total = report.total
+    assert (total.requests, total.succeeded, total.reasoning_tokens) == (4, 3, THOUGHT_WORDS)
+    assert total.cost_usd == pytest.approx(
+        2 * cost(4, 3, 0, ECHO_WORDS) + cost(7, 0, 0, ECHO_WORDS + THOUGHT_WORDS), abs=1e-9
+    )
+    assert total.latency_p50_ms is not None and total.latency_p99_ms is not None
+    by_key = await world.gateway.usage(by="key", bucket="hour")
+    assert [(row.group, row.stats.requests) for row in by_key.rows] == [("usage", 4)]

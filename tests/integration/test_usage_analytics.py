@@ -55,23 +55,23 @@ def exact_percentile(values: list[float], fraction: float) -> float:
 
 
 def expected(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
-    tokens_in = [r[AT["tokens_in"]] for r in rows if r[AT["tokens_in"]] is not None]
-    tokens_out = [r[AT["tokens_out"]] for r in rows if r[AT["tokens_out"]] is not None]
+    # Usage counts only where an upstream was reached (not local count_tokens estimates).
+    used = [r for r in rows if r[AT["provider"]] is not None]
     return {
         "requests": len(rows),
         "succeeded": sum(succeeded(r[AT["status"]], r[AT["error"]]) for r in rows),
-        "tokens_in": sum(tokens_in),
-        "tokens_out": sum(tokens_out),
-        "cached_tokens": sum(r[AT["cached_tokens"]] or 0 for r in rows),
-        "reasoning_tokens": sum(r[AT["reasoning_tokens"]] or 0 for r in rows),
-        "estimated": sum(r[AT["estimated"]] for r in rows),
+        "tokens_in": sum(r[AT["tokens_in"]] or 0 for r in used),
+        "tokens_out": sum(r[AT["tokens_out"]] or 0 for r in used),
+        "cached_tokens": sum(r[AT["cached_tokens"]] or 0 for r in used),
+        "reasoning_tokens": sum(r[AT["reasoning_tokens"]] or 0 for r in used),
+        "estimated": sum(r[AT["estimated"]] for r in used),
         "unpriced": sum(
             1
-            for r in rows
+            for r in used
             if r[AT["cost_usd"]] is None
             and (r[AT["tokens_in"]] is not None or r[AT["tokens_out"]] is not None)
         ),
-        "cost_usd": sum(r[AT["cost_usd"]] or 0.0 for r in rows),
+        "cost_usd": sum(r[AT["cost_usd"]] or 0.0 for r in used),
         "latencies": [r[AT["latency_ms"]] for r in rows],
     }
 
@@ -222,8 +222,14 @@ def test_the_writer_and_the_migration_build_the_same_rollup(tmp_path: Path) -> N
     shared = "hour, provider, model, connection, key_name, requests, succeeded, tokens_in, "
     shared += "tokens_out, round(latency_ms, 3), " + ", ".join(f"lat_{i:02d}" for i in range(59))
     assert rollup(live / LOGS_DB_NAME, shared) == rollup(old / LOGS_DB_NAME, shared)
-    # What older rows did not record stays zero; their tokens count as not priced.
+    # What older rows did not record stays zero; their tokens count as not priced. Local
+    # count_tokens estimates (no upstream) count as requests, not as usage, in both.
     unknown = rollup(old / LOGS_DB_NAME, "sum(cached_tokens), sum(cost_usd), sum(unpriced)")
-    with_tokens = sum(1 for row in rows if row[AT["tokens_in"]] is not None)
+    used = [row for row in rows if row[AT["provider"]] is not None]
+    with_tokens = sum(1 for row in used if row[AT["tokens_in"]] is not None)
     assert unknown == [(0, 0.0, with_tokens)]
+    counted_here = [row for row in rows if row[AT["provider"]] is None and row[AT["tokens_in"]]]
+    assert len(counted_here) > 100
+    tokens = rollup(live / LOGS_DB_NAME, "sum(tokens_in)")
+    assert tokens == [(sum(row[AT["tokens_in"]] or 0 for row in used),)]
     assert len(rollup(live / LOGS_DB_NAME, "hour")) > 48
