@@ -51,11 +51,6 @@ def response_of_body(codec: Codec, body: bytes) -> hub.Response | None:
         return None
 
 
-def usage_of_body(codec: Codec, body: bytes) -> hub.Usage | None:
-    response = response_of_body(codec, body)
-    return response["usage"] if response is not None else None
-
-
 class StreamTap:
     """Keeps the head and the tail of a stream, enough to find the usage events."""
 
