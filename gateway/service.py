@@ -25,7 +25,11 @@ from gateway.config import commands
 from gateway.config.snapshot import Snapshot, build_snapshot
 from gateway.config.store import ConfigStore
 from gateway.config.validation import check_exposure
+from gateway.observe import analytics
+from gateway.observe.analytics import Bucket, Dimension, UsageReport
 from gateway.observe.request_log import RequestLog
+from gateway.observe.retention import PruneReport, prune
+from gateway.observe.rollup import open_logs_writer
 from gateway.providers.catalog import Catalog, default_catalog
 from gateway.providers.upstream import create_session
 from gateway.routing.credentials import ApiKeyRefresher, Credentials, stored_upstream
@@ -38,8 +42,7 @@ from gateway.server.cache_store import CacheStore
 from gateway.server.replays import Replays
 from gateway.server.response_cache import CacheStats, ResponseCache
 from gateway.server.runtime import Runtime
-from gateway.store.db import LOGS_DB_NAME
-from gateway.store.schema import LOGS_MIGRATIONS
+from gateway.store.db import LOGS_DB_NAME, open_connection
 from gateway.store.writer import DbWriter
 
 P = ParamSpec("P")
@@ -47,6 +50,7 @@ T = TypeVar("T")
 log = logging.getLogger("switchboard.service")
 
 DEFAULT_KEY_NAME = "default"
+RETENTION_FIRST_RUN_S = 10.0
 
 
 class ServiceError(RuntimeError):
@@ -77,6 +81,7 @@ class GatewayService:
         reload_interval: float = 1.0,
         shutdown_timeout: float = 10.0,
         router: Router | None = None,
+        retention_interval: float = 3600.0,
     ) -> None:
         """``router``: live routing state to start with (tests inject one with a fake clock)."""
         self.data_dir = data_dir
@@ -87,12 +92,14 @@ class GatewayService:
         self._reload_interval = reload_interval
         self._shutdown_timeout = shutdown_timeout
         self._router = router
+        self._retention_interval = retention_interval
         self._listeners: list[Callable[[Event], None]] = []
         self._config: ConfigStore | None = None
         self._logs: DbWriter | None = None
         self._runtime: Runtime | None = None
         self._runner: web.AppRunner | None = None
         self._reload_task: asyncio.Task[None] | None = None
+        self._retention_task: asyncio.Task[None] | None = None
         self.host = host or "127.0.0.1"
         self.port = port or 0
         self.created_key: str | None = None  # plaintext of a key made at first start, shown once
@@ -175,17 +182,19 @@ class GatewayService:
             await self.stop()
             raise
         self._reload_task = asyncio.create_task(self._watch_revision(), name="config-watch")
+        self._retention_task = asyncio.create_task(self._keep_pruning(), name="retention")
         self._emit(Event("started", self.endpoint))
 
     async def stop(self) -> None:
         if self._admin_token is not None:  # first, so the CLI stops finding a closing gateway
             await asyncio.to_thread(remove_run_file, self.data_dir, self._admin_token)
             self._admin_token = None
-        if self._reload_task is not None:
-            self._reload_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reload_task
-            self._reload_task = None
+        for task in (self._reload_task, self._retention_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._reload_task = self._retention_task = None
         was_running = self._runner is not None
         if self._runner is not None:
             await self._runner.cleanup()  # waits for in-flight requests, then closes
@@ -203,7 +212,7 @@ class GatewayService:
     async def _open_stores(self) -> None:
         self._config = ConfigStore(self.data_dir)
         await asyncio.to_thread(self._config.open)
-        self._logs = DbWriter(self.data_dir / LOGS_DB_NAME, LOGS_MIGRATIONS, name="logs-writer")
+        self._logs = open_logs_writer(self.data_dir / LOGS_DB_NAME, name="logs-writer")
         await asyncio.to_thread(self._logs.start)  # may migrate (and back up) a large file
 
     async def _serve(self, runtime: Runtime) -> None:
@@ -291,6 +300,53 @@ class GatewayService:
                     await self.reload()
             except Exception:
                 log.exception("configuration reload failed; keeping the current snapshot")
+
+    async def usage(
+        self,
+        by: Dimension = "model",
+        since: float | None = None,
+        until: float | None = None,
+        bucket: Bucket | None = None,
+    ) -> UsageReport:
+        """Usage analytics (gateway/observe/analytics.py) read off the event loop."""
+        path = self.data_dir / LOGS_DB_NAME
+
+        def read() -> UsageReport:
+            conn = open_connection(path, readonly=True)
+            try:
+                return analytics.usage(conn, by=by, since=since, until=until, bucket=bucket)
+            finally:
+                conn.close()
+
+        return await asyncio.to_thread(read)
+
+    async def prune_logs(self, now: float | None = None) -> PruneReport:
+        """Delete request logs and usage totals past their retention (docs/usage.md)."""
+        if self._logs is None:
+            raise RuntimeError("the service is not started")
+        settings = self.snapshot.settings
+        return await prune(
+            self._logs,
+            log_retention_days=settings.log_retention_days,
+            usage_retention_days=settings.usage_retention_days,
+            now=now,
+        )
+
+    async def _keep_pruning(self) -> None:
+        # Soon after start (a gateway started once a day still prunes), then periodically.
+        await asyncio.sleep(min(RETENTION_FIRST_RUN_S, self._retention_interval))
+        while True:
+            try:
+                report = await self.prune_logs()
+                if report.log_rows or report.usage_rows:
+                    log.info(
+                        "retention: deleted %d request-log rows and %d hourly usage rows",
+                        report.log_rows,
+                        report.usage_rows,
+                    )
+            except Exception:
+                log.exception("pruning old logs failed; trying again later")
+            await asyncio.sleep(self._retention_interval)
 
     async def flush_logs(self) -> None:
         """Wait until every request logged so far is in logs.db."""

@@ -65,6 +65,7 @@ def config_import(args: argparse.Namespace) -> int:
         f"{report.api_keys} API key(s), {report.settings} setting(s)"
         + (f", {report.model_aliases} model alias(es)" if report.model_aliases else "")
         + (f", {report.providers} provider switch(es)" if report.providers else "")
+        + (f", {report.prices} price(s)" if report.prices else "")
         + "."
     )
     for name, plaintext in report.generated_keys:

@@ -62,13 +62,28 @@ def _print_line(row: LogRow) -> None:
     when = datetime.fromtimestamp(row.ts).strftime("%Y-%m-%d %H:%M:%S")
     target = f"{row.provider}/{row.upstream_model}" if row.provider else "-"
     tokens = f"{row.tokens_in or 0}→{row.tokens_out or 0} tok" if row.tokens_in is not None else "-"
+    if row.estimated:
+        tokens = "~" + tokens  # our estimate: the upstream reported none (docs/usage.md)
     error = f"  {row.error}" if row.error else ""
     print(
         f"{when}  {row.status}  {row.latency_ms:8.1f} ms  {row.client_dialect:<9} "
-        f"{row.requested_model or '-'} → {target} [{row.connection or '-'}]  {tokens}  "
-        f"key={row.key_name or '-'}  id={row.request_id}{error}",
+        f"{row.requested_model or '-'} → {target} [{row.connection or '-'}]  {tokens}"
+        f"{_cost(row)}  key={row.key_name or '-'}  id={row.request_id}{error}",
         flush=True,
     )
+
+
+def _cost(row: LogRow) -> str:
+    """ "" when the request was not priced (it reached no upstream), else two spaces and the
+    cost: "$0.001234", "$0 (local)", "cost unknown"."""
+    if row.price_source is None:
+        return ""
+    if row.cost_usd is None:
+        priced = row.tokens_in is not None or row.tokens_out is not None
+        return "  cost unknown" if priced and row.price_source == "unknown" else ""
+    if row.price_source in ("free", "local"):
+        return f"  $0 ({row.price_source})"
+    return f"  ${row.cost_usd:.6f}"
 
 
 def _print_json_line(row: LogRow) -> None:

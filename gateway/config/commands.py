@@ -24,6 +24,7 @@ from gateway.config.file_format import (
     ApiKeyEntry,
     ComboEntry,
     ConnectionEntry,
+    PriceEntry,
     format_validation_error,
 )
 from gateway.config.settings import coerce_setting
@@ -35,6 +36,7 @@ from gateway.config.validation import (
     check_exposure,
     check_model_aliases,
     check_providers,
+    price_key,
 )
 from gateway.providers.catalog import Catalog
 from gateway.security.api_keys import display_prefix, generate_key, hash_key
@@ -354,3 +356,33 @@ def _check_key_limits(
         ApiKeyEntry.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"key {name!r}: " + format_validation_error(exc, data)) from None
+
+
+def price_row(model: str, entry: PriceEntry) -> repo.PriceOverrideRow:
+    return repo.PriceOverrideRow(
+        model, entry.input, entry.output, entry.cache_read, entry.cache_write
+    )
+
+
+def set_price(ctx: Context, model: str, entry: PriceEntry) -> str:
+    """Your price for ``alias/model`` (or ``alias/*``); returns the name it is stored under."""
+    custom = [c.alias for c in ctx.store.state().connections if c.alias]
+    key, problem = price_key(model, ctx.catalog, custom)
+    if key is None:
+        raise ConfigError(f"price {problem}")
+    row = price_row(key, entry)
+    write_with_secrets(ctx, [], lambda conn, _: repo.upsert_price_override(conn, row))
+    return key
+
+
+def remove_price(ctx: Context, model: str) -> str:
+    """Drop your price for a model: the shipped price (or none) applies again."""
+    custom = [c.alias for c in ctx.store.state().connections if c.alias]
+    key = price_key(model, ctx.catalog, custom)[0] or model
+
+    def write(conn: apsw.Connection, _: dict[str, str]) -> bool:
+        return repo.delete_price_override(conn, key) or repo.delete_price_override(conn, model)
+
+    if not write_with_secrets(ctx, [], write):
+        raise ConfigError(f"no price of yours for {model!r} (see `switchboard price list`)")
+    return key

@@ -119,6 +119,19 @@ class ProviderEntry(_Strict):
     hidden: bool = False  # true: its models are left out of GET /v1/models and /v1beta/models
 
 
+class PriceEntry(_Strict):
+    """Your price for a model, USD per 1M tokens (docs/usage.md)."""
+
+    input: float = Field(ge=0, le=1_000_000, allow_inf_nan=False)
+    output: float = Field(ge=0, le=1_000_000, allow_inf_nan=False)
+    cache_read: float | None = Field(default=None, ge=0, le=1_000_000, allow_inf_nan=False)
+    cache_write: float | None = Field(default=None, ge=0, le=1_000_000, allow_inf_nan=False)
+
+
+# "alias/model" or "alias/*"; the prefix is checked against the catalog in validation.py.
+_PRICE_KEY = r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}/\S{1,200}$"
+
+
 class ConfigFile(_Strict):
     settings: dict[str, Any] = {}
     api_keys: list[ApiKeyEntry] = []
@@ -127,6 +140,7 @@ class ConfigFile(_Strict):
     # User model aliases: a name clients may send -> alias/model or a combo name.
     model_aliases: dict[Annotated[str, Field(pattern=_ALIAS_NAME)], _MODEL_PATTERN] = {}
     providers: dict[str, ProviderEntry] = {}  # by catalog provider id
+    prices: dict[Annotated[str, Field(pattern=_PRICE_KEY)], PriceEntry] = {}  # your prices
 
 
 def format_validation_error(error: ValidationError, data: Any) -> str:

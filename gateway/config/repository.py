@@ -65,6 +65,18 @@ class ProviderSettingsRow:
 
 
 @dataclass(frozen=True, slots=True)
+class PriceOverrideRow:
+    """The user's price for "alias/model" (or every model of an alias, "alias/*"), USD per 1M
+    tokens; cache prices None bill cached tokens at the input price."""
+
+    model: str
+    input: float
+    output: float
+    cache_read: float | None = None
+    cache_write: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ConfigState:
     """Everything the gateway's snapshot is built from, read in one transaction."""
 
@@ -75,6 +87,7 @@ class ConfigState:
     api_keys: tuple[ApiKeyRow, ...]
     model_aliases: tuple[tuple[str, str], ...] = ()  # (alias, target)
     providers: tuple[ProviderSettingsRow, ...] = ()
+    price_overrides: tuple[PriceOverrideRow, ...] = ()
 
 
 def new_id() -> str:
@@ -91,6 +104,7 @@ def read_state(conn: apsw.Connection) -> ConfigState:
             api_keys=list_api_keys(conn),
             model_aliases=list_model_aliases(conn),
             providers=list_provider_settings(conn),
+            price_overrides=list_price_overrides(conn),
         )
     return state
 
@@ -386,3 +400,28 @@ def upsert_provider_settings(conn: apsw.Connection, row: ProviderSettingsRow) ->
         "hidden = excluded.hidden, updated_at = excluded.updated_at",
         (row.provider, int(row.enabled), int(row.hidden), time.time()),
     )
+
+
+# price overrides ----------------------------------------------------------------------------
+
+
+def list_price_overrides(conn: apsw.Connection) -> tuple[PriceOverrideRow, ...]:
+    rows = conn.execute(
+        "SELECT model, input, output, cache_read, cache_write FROM price_overrides ORDER BY model"
+    )
+    return tuple(PriceOverrideRow(*row) for row in rows)
+
+
+def upsert_price_override(conn: apsw.Connection, row: PriceOverrideRow) -> None:
+    conn.execute(
+        "INSERT INTO price_overrides(model, input, output, cache_read, cache_write, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(model) DO UPDATE SET input = excluded.input, "
+        "output = excluded.output, cache_read = excluded.cache_read, "
+        "cache_write = excluded.cache_write, updated_at = excluded.updated_at",
+        (row.model, row.input, row.output, row.cache_read, row.cache_write, time.time()),
+    )
+
+
+def delete_price_override(conn: apsw.Connection, model: str) -> bool:
+    conn.execute("DELETE FROM price_overrides WHERE model = ?", (model,))
+    return conn.changes() > 0

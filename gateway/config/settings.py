@@ -63,6 +63,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec("log_retention_days", int, 30, "Days request logs are kept.", 1, 3650),
     SettingSpec(
+        "usage_retention_days",
+        int,
+        400,
+        "Days the hourly usage totals (analytics, `switchboard usage`) are kept.",
+        1,
+        3650,
+    ),
+    SettingSpec(
         "account_strategy",
         str,
         "fill-first",

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from gateway.config.repository import ComboRow, ConfigState, ConnectionRow
 from gateway.config.settings import SETTINGS_BY_NAME, coerce_setting, defaults
 from gateway.providers.catalog import Catalog, ProviderInfo
+from gateway.providers.pricing import ModelPrice, PriceBook
 from gateway.security.secrets import Secrets, SecretStoreError
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
@@ -30,6 +31,7 @@ class Settings:
     upstream_connect_timeout_s: float = 10.0
     upstream_read_timeout_s: float = 300.0
     log_retention_days: int = 30
+    usage_retention_days: int = 400
     account_strategy: str = "fill-first"
     sticky_uses: int = 3
     max_attempts: int = 10
@@ -106,6 +108,7 @@ class Snapshot:
     key_policies: Mapping[str, KeyPolicy] = field(  # by key name; absent = no restriction
         default_factory=lambda: MappingProxyType({})
     )
+    prices: PriceBook = field(default_factory=PriceBook.empty)  # what each request costs
 
     @classmethod
     def empty(cls) -> Snapshot:
@@ -198,13 +201,11 @@ def build_snapshot(state: ConfigState, catalog: Catalog, secrets: Secrets) -> Sn
             if upstream.alias not in aliases:
                 aliases.append(upstream.alias)
 
+    prices = price_book(state, catalog)
     costs: dict[str, float] = {}
     for upstream in upstreams:
-        info = catalog.get(upstream.provider)
-        if info is None:
-            continue
         for model in upstream.models:
-            price = info.price_for(model)
+            price = prices.quote(upstream.alias, upstream.provider, model).price
             if price is not None:
                 costs[f"{upstream.alias}/{model}"] = (3 * price.input + price.output) / 4
     active_keys = [row for row in state.api_keys if row.revoked_at is None]
@@ -226,4 +227,14 @@ def build_snapshot(state: ConfigState, catalog: Catalog, secrets: Secrets) -> Sn
         model_aliases=MappingProxyType(dict(state.model_aliases)),
         hidden_providers=frozenset(p.provider for p in state.providers if p.hidden),
         key_policies=MappingProxyType(policies),
+        prices=prices,
     )
+
+
+def price_book(state: ConfigState, catalog: Catalog) -> PriceBook:
+    """The shipped prices under the user's own (docs/usage.md "Pricing")."""
+    overrides = [
+        (row.model, ModelPrice.model_validate(row, from_attributes=True))
+        for row in state.price_overrides
+    ]
+    return PriceBook(catalog.prices, {p.id: p.tier for p in catalog.providers}, overrides)

@@ -19,6 +19,7 @@ from gateway.config.commands import (
     combo_row,
     connection_row,
     entry_from_row,
+    price_row,
     secret_name,
     write_with_secrets,
 )
@@ -31,6 +32,7 @@ from gateway.config.validation import (
     check_exposure,
     check_model_aliases,
     check_providers,
+    price_key,
 )
 from gateway.security.api_keys import display_prefix, generate_key, hash_key
 
@@ -43,6 +45,7 @@ class ImportReport:
     api_keys: int = 0
     model_aliases: int = 0
     providers: int = 0
+    prices: int = 0
     generated_keys: list[tuple[str, str]] = field(default_factory=list)  # (name, plaintext)
 
 
@@ -100,6 +103,15 @@ def import_config(ctx: Context, file: ConfigFile) -> ImportReport:
         if name in model_aliases
     ]
     problems += check_providers(file.providers, ctx.catalog, "providers")
+    prices = {}
+    for name, price in file.prices.items():
+        key, problem = price_key(name, ctx.catalog, aliases)
+        if key is None:
+            problems.append(f"prices.{problem}")
+        elif key in prices:
+            problems.append(f"prices.{name!r}: the same model as another entry ({key!r})")
+        else:
+            prices[key] = price
 
     active_keys = {k.name: k for k in state.api_keys}
     key_plan: list[tuple[str, str, bool]] = []  # (name, plaintext, generated)
@@ -159,6 +171,8 @@ def import_config(ctx: Context, file: ConfigFile) -> ImportReport:
             repo.upsert_provider_settings(
                 conn, repo.ProviderSettingsRow(provider, switches.enabled, switches.hidden)
             )
+        for key, price in prices.items():
+            repo.upsert_price_override(conn, price_row(key, price))
 
     write_with_secrets(ctx, pending, write)
     for entry in file.connections:
@@ -173,6 +187,7 @@ def import_config(ctx: Context, file: ConfigFile) -> ImportReport:
         api_keys=len(key_plan),
         model_aliases=len(file.model_aliases),
         providers=len(file.providers),
+        prices=len(prices),
         generated_keys=[(name, plain) for name, plain, generated in key_plan if generated],
     )
 
@@ -212,7 +227,18 @@ def export_config(ctx: Context, *, with_secrets: bool = False) -> dict[str, Any]
         exported["providers"] = {
             p.provider: {"enabled": p.enabled, "hidden": p.hidden} for p in state.providers
         }
+    if state.price_overrides:
+        exported["prices"] = {row.model: _price(row) for row in state.price_overrides}
     return exported
+
+
+def _price(row: repo.PriceOverrideRow) -> dict[str, float]:
+    item = {"input": row.input, "output": row.output}
+    if row.cache_read is not None:
+        item["cache_read"] = row.cache_read
+    if row.cache_write is not None:
+        item["cache_write"] = row.cache_write
+    return item
 
 
 def _key(row: repo.ApiKeyRow) -> dict[str, Any]:

@@ -167,6 +167,27 @@ def check_providers(provider_ids: Iterable[str], catalog: Catalog, where: str) -
     return problems
 
 
+def price_key(
+    name: str, catalog: Catalog, custom_aliases: Iterable[str]
+) -> tuple[str | None, str | None]:
+    """(the canonical "alias/model" of a price override, None) or (None, the problem).
+
+    A catalog prefix (alias, legacy alias or id) becomes the provider's alias, the prefix
+    requests are priced under; a custom connection's alias stays as it is."""
+    prefix, slash, model = name.partition("/")
+    if not slash or not prefix or not model or any(ch.isspace() for ch in name):
+        return None, f"{name!r}: name a model as alias/model (or alias/* for all its models)"
+    info = catalog.by_alias(prefix)
+    if info is not None and not info.custom:
+        return f"{info.alias}/{model}", None
+    if prefix in set(custom_aliases):
+        return name, None
+    return None, (
+        f"{name!r}: unknown prefix {prefix!r} (a provider alias from `switchboard provider "
+        "list`, or a custom connection's alias)"
+    )
+
+
 def _find_cycle(start: str, graph: Mapping[str, Sequence[str]]) -> list[str] | None:
     path: list[str] = []
 

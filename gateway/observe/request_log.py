@@ -1,13 +1,22 @@
-"""One row per request in logs.db, appended off the hot path in batches."""
+"""One row per request in logs.db, appended off the hot path in batches.
+
+When a request ends its usage is settled (observe/usage.py: estimated where the upstream
+reported none, priced with the snapshot's PriceBook) and the row is queued for the writer,
+which also adds it to the hourly rollup (observe/rollup.py) in the same transaction.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import apsw
 
+from gateway.formats import hub
 from gateway.observe.capture import Capture
+from gateway.observe.usage import settle
+from gateway.providers.pricing import PriceBook
 from gateway.store.writer import DbWriter
 
 COLUMNS = (
@@ -27,6 +36,12 @@ COLUMNS = (
     "error",
     "stream",
     "replay",
+    "cached_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "estimated",
+    "cost_usd",
+    "price_source",
 )
 INSERT_SQL = (
     f"INSERT INTO request_log({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
@@ -54,6 +69,16 @@ class LogEntry:
     stream: bool = False
     replay: str | None = None  # answered without an upstream: "idempotent", "shared", "cache"
     capture: Capture | None = None  # a streamed answer that may be replayed (not logged)
+    cached_tokens: int | None = None  # input read from the upstream's cache (in tokens_in)
+    cache_write_tokens: int | None = None  # input written to its cache (in tokens_in)
+    reasoning_tokens: int | None = None  # (in tokens_out)
+    estimated: bool = False  # some token count is our estimate (docs/usage.md)
+    cost_usd: float | None = None
+    price_source: str | None = None  # override, catalog, free, local or unknown
+    # Not stored: what pricing and estimating need when the request ends.
+    alias: str | None = None  # the upstream's model prefix, which prices are keyed by
+    output_chars: int = 0  # text the model wrote that the gateway saw (estimates only)
+    request_to_hub: Callable[[], hub.Request] | None = None  # generation requests only
 
     def row(self) -> tuple[Any, ...]:
         return (
@@ -73,6 +98,12 @@ class LogEntry:
             self.error,
             int(self.stream),
             self.replay,
+            self.cached_tokens,
+            self.cache_write_tokens,
+            self.reasoning_tokens,
+            int(self.estimated),
+            self.cost_usd,
+            self.price_source,
         )
 
 
@@ -80,8 +111,13 @@ class RequestLog:
     def __init__(self, writer: DbWriter) -> None:
         self._writer = writer
 
-    def record(self, entry: LogEntry) -> None:
+    def record(self, entry: LogEntry, prices: PriceBook | None = None) -> None:
+        """Settle the request's usage (estimate, price it with ``prices``) and queue its row."""
+        settle(entry, prices or _NO_PRICES)
         self._writer.append(INSERT_SQL, entry.row())
+
+
+_NO_PRICES = PriceBook.empty()
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +139,15 @@ class LogRow:
     error: str | None
     stream: bool
     replay: str | None = None
+    cached_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    estimated: bool = False
+    cost_usd: float | None = None
+    price_source: str | None = None
+
+
+_STORED_AS_INT = (COLUMNS.index("stream"), COLUMNS.index("estimated"))
 
 
 def recent_rows(conn: apsw.Connection, *, limit: int = 20, after_id: int = 0) -> list[LogRow]:
@@ -111,5 +156,12 @@ def recent_rows(conn: apsw.Connection, *, limit: int = 20, after_id: int = 0) ->
         f"SELECT id, {', '.join(COLUMNS)} FROM request_log WHERE id > ? ORDER BY id DESC LIMIT ?",
         (after_id, limit),
     ).fetchall()
-    make: Any = LogRow  # columns are positional; stream is stored as 0/1
-    return [make(*row[:-2], bool(row[-2]), row[-1]) for row in reversed(rows)]
+    make: Any = LogRow  # columns are positional (id first); two flags are stored as 0/1
+    flags = [index + 1 for index in _STORED_AS_INT]
+    result = []
+    for row in reversed(rows):
+        values = list(row)
+        for index in flags:
+            values[index] = bool(values[index])
+        result.append(make(*values))
+    return result

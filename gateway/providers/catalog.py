@@ -1,13 +1,14 @@
 """The provider catalog: declarative provider entries, validated against a schema when loaded.
 
-The data lives in ``resources/providers.toml`` (see the comments there). This module defines the
-schema (pydantic models), the cross-entry rules (unique ids and aliases, one custom template per
-dialect) and the loader. Importing it reads nothing; :func:`default_catalog` loads on first use.
+The data lives in ``resources/providers.toml`` (see the comments there), the models' prices in
+``resources/pricing.toml`` (gateway/providers/pricing.py). This module defines the schema
+(pydantic models), the cross-entry rules (unique ids and aliases, one custom template per
+dialect, prices only for listed models) and the loader. Importing it reads nothing;
+:func:`default_catalog` loads on first use.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import re
 from collections.abc import Iterable, Mapping
@@ -17,6 +18,15 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from gateway.providers.pricing import (
+    FREE,
+    PRICING_FILE,
+    ModelPrice,
+    PriceTable,
+    PricingError,
+    load_prices,
+    pricing_path_for,
+)
 from gateway.resources import read_toml, resource_path
 
 Dialect = Literal["openai", "anthropic", "gemini", "responses"]
@@ -27,7 +37,6 @@ DIALECTS: Final[tuple[Dialect, ...]] = get_args(Dialect)
 CATALOG_FILE: Final = "providers.toml"
 
 _NAME_RE: Final = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
-_DATE_RE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Credentials come from the keyring, never from the catalog.
 _SECRET_HEADERS: Final = frozenset(
     {"authorization", "proxy-authorization", "x-api-key", "x-goog-api-key", "cookie"}
@@ -38,17 +47,6 @@ class CatalogError(Exception):
     """The provider catalog could not be read or is invalid; the message names entry and field."""
 
 
-class ModelPrice(BaseModel):
-    """Public price of a model in USD per 1M tokens."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    input: float = Field(ge=0, strict=True, allow_inf_nan=False)
-    output: float = Field(ge=0, strict=True, allow_inf_nan=False)
-    cache_read: float | None = Field(default=None, ge=0, strict=True, allow_inf_nan=False)
-    cache_write: float | None = Field(default=None, ge=0, strict=True, allow_inf_nan=False)
-
-
 class ModelInfo(BaseModel):
     """One model a provider serves."""
 
@@ -57,7 +55,7 @@ class ModelInfo(BaseModel):
     id: str = Field(min_length=1)
     context_window: int = Field(gt=0, strict=True)
     max_output: int | None = Field(default=None, gt=0, strict=True)
-    price: ModelPrice | None = None
+    price: ModelPrice | None = None  # from pricing.toml, filled in when the catalog is loaded
 
     @field_validator("id")
     @classmethod
@@ -154,14 +152,12 @@ class ProviderInfo(BaseModel):
         return next((m for m in self.models if m.id == model_id), None)
 
     def price_for(self, model_id: str) -> ModelPrice | None:
-        """The price of ``model_id``: zero for local servers, None when no public price is known."""
-        if self.tier == "local":
+        """The public price of ``model_id``: zero for local servers and free tiers, None when
+        no public price is known."""
+        if self.tier in ("local", "free"):
             return FREE
         model = self.find_model(model_id)
         return model.price if model is not None else None
-
-
-FREE: Final = ModelPrice(input=0.0, output=0.0, cache_read=0.0, cache_write=0.0)
 
 
 def _label(index: int, provider_id: object) -> str:
@@ -173,11 +169,11 @@ def _label(index: int, provider_id: object) -> str:
 class Catalog:
     """The validated set of providers, indexed by id and by every model prefix."""
 
-    __slots__ = ("_by_id", "_by_name", "_prices_as_of", "_providers", "_templates")
+    __slots__ = ("_by_id", "_by_name", "_prices", "_providers", "_templates")
 
-    def __init__(self, providers: Iterable[ProviderInfo], prices_as_of: str) -> None:
+    def __init__(self, providers: Iterable[ProviderInfo], prices: PriceTable | None = None) -> None:
         self._providers = tuple(providers)
-        self._prices_as_of = _check_date(prices_as_of)
+        self._prices = prices or PriceTable.empty()
         self._by_id: dict[str, ProviderInfo] = {}
         self._by_name: dict[str, ProviderInfo] = {}
         self._templates: dict[str, ProviderInfo] = {}
@@ -233,9 +229,14 @@ class Catalog:
         return self._providers
 
     @property
-    def prices_as_of(self) -> str:
-        """ISO date the prices were read from the providers' public pages."""
-        return self._prices_as_of
+    def prices_as_of(self) -> str | None:
+        """ISO date the prices were read from the providers' public pages (pricing.toml)."""
+        return self._prices.prices_as_of
+
+    @property
+    def prices(self) -> PriceTable:
+        """The shipped price table (pricing.toml), checked against this catalog."""
+        return self._prices
 
     def get(self, provider_id: str) -> ProviderInfo | None:
         """The provider with this id."""
@@ -251,17 +252,6 @@ class Catalog:
             return self._templates[dialect]
         except KeyError:
             raise ValueError(f"unknown dialect {dialect!r}; expected one of {DIALECTS}") from None
-
-
-def _check_date(value: object) -> str:
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, str) and _DATE_RE.fullmatch(value):
-        try:
-            return dt.date.fromisoformat(value).isoformat()
-        except ValueError:
-            pass
-    raise CatalogError(f'prices_as_of: expected an ISO date like "2026-11-17", got {value!r}')
 
 
 def _describe(exc: ValidationError) -> str:
@@ -284,26 +274,29 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog:
-    """Validate parsed catalog data (the TOML document as a dict) into a :class:`Catalog`."""
-    if unknown := sorted(set(data) - {"prices_as_of", "providers"}):
+def parse_catalog(
+    data: Mapping[str, Any],
+    source: str = "<catalog>",
+    prices: PriceTable | None = None,
+    prices_source: str = PRICING_FILE,
+) -> Catalog:
+    """Validate parsed catalog data (the TOML document as a dict) into a :class:`Catalog`,
+    with ``prices`` (pricing.toml, already parsed) checked against it and attached."""
+    if unknown := sorted(set(data) - {"providers"}):
+        hint = " (prices and their date live in pricing.toml)" if "prices_as_of" in unknown else ""
         raise CatalogError(
-            f"{source}: unknown top-level key(s) {unknown}; expected "
-            f"'prices_as_of' and [[providers]] tables"
+            f"{source}: unknown top-level key(s) {unknown}; expected [[providers]] tables{hint}"
         )
     raw_providers = data.get("providers")
     if not isinstance(raw_providers, list) or not raw_providers:
         raise CatalogError(f"{source}: no [[providers]] tables")
-    try:
-        prices_as_of = _check_date(data.get("prices_as_of"))
-    except CatalogError as exc:
-        raise CatalogError(f"{source}: {exc}") from None
     providers: list[ProviderInfo] = []
     problems: list[str] = []
     for index, raw in enumerate(raw_providers):
         if not isinstance(raw, dict):
             problems.append(f"{_label(index, None)}: expected a [[providers]] table")
             continue
+        problems += _inline_prices(index, raw)
         try:
             providers.append(ProviderInfo.model_validate(raw))
         except ValidationError as exc:
@@ -311,10 +304,57 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
     if problems:
         raise CatalogError("\n".join(f"{source}: {line}" for line in problems))
     try:
-        return Catalog(providers, prices_as_of)
+        catalog = Catalog(providers)
     except CatalogError as exc:
         lines = str(exc).splitlines()
         raise CatalogError("\n".join(f"{source}: {line}" for line in lines)) from None
+    if prices is None:
+        return catalog
+    return Catalog(_with_prices(catalog, prices, prices_source), prices)
+
+
+def _inline_prices(index: int, raw: dict[str, Any]) -> list[str]:
+    models = raw.get("models")
+    if not isinstance(models, list):
+        return []
+    return [
+        f"{_label(index, raw.get('id'))}: field 'models[{i}].price': prices live in "
+        "pricing.toml, not in the provider catalog"
+        for i, model in enumerate(models)
+        if isinstance(model, dict) and "price" in model
+    ]
+
+
+def _with_prices(catalog: Catalog, prices: PriceTable, source: str) -> list[ProviderInfo]:
+    """The catalog's providers with their models' prices filled in; a price for a provider or
+    model the catalog does not list, or for a provider that costs nothing, is an error."""
+    problems: list[str] = []
+    for provider_id, entry in prices.providers.items():
+        info = catalog.get(provider_id)
+        if info is None or info.custom:
+            problems.append(f"providers.{provider_id}: not a provider of the catalog")
+            continue
+        if info.tier in ("local", "free"):
+            problems.append(
+                f"providers.{provider_id}: tier {info.tier!r} costs nothing; remove its prices"
+            )
+        problems += [
+            f"providers.{provider_id}.models.{model!r}: not a model of {provider_id!r} "
+            "in providers.toml"
+            for model in entry.models
+            if info.find_model(model) is None
+        ]
+    if problems:
+        raise CatalogError("\n".join(f"{source}: {line}" for line in problems))
+    result = []
+    for info in catalog.providers:
+        own = prices.providers.get(info.id)
+        if own is not None:
+            models = own.models
+            priced = tuple(m.model_copy(update={"price": models.get(m.id)}) for m in info.models)
+            info = info.model_copy(update={"models": priced})
+        result.append(info)
+    return result
 
 
 def default_catalog_path() -> Path:
@@ -323,12 +363,18 @@ def default_catalog_path() -> Path:
 
 
 def load_catalog(path: Path | None = None) -> Catalog:
-    """Read and validate the provider catalog (a TOML file, or a folder holding providers.toml)."""
+    """Read and validate the provider catalog (a TOML file, or a folder holding providers.toml)
+    and the pricing.toml beside it."""
     source = default_catalog_path() if path is None else Path(path)
     if source.is_dir():
         source = source / CATALOG_FILE
     data = read_toml(source, CATALOG_FILE, "provider catalog", CatalogError)
-    return parse_catalog(data, source=str(source))
+    prices_path = pricing_path_for(source)
+    try:
+        prices = load_prices(prices_path)
+    except PricingError as exc:
+        raise CatalogError(str(exc)) from None
+    return parse_catalog(data, str(source), prices, str(prices_path))
 
 
 @functools.cache

@@ -10,6 +10,7 @@ the client has received nothing yet.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import math
 import time
@@ -119,6 +120,8 @@ async def serve(
             code="upstream_unavailable",
         )
     call = apply_controls(call, snapshot, model)  # system prompt, thinking mode
+    if not call.endpoint:  # a generation: its usage may have to be estimated at the end
+        entry.request_to_hub = functools.partial(_to_hub, call, extended)
     settings = snapshot.settings
     timeout = timeouts(settings.upstream_connect_timeout_s, settings.upstream_read_timeout_s)
     translation = _Translation(call, extended, runtime.replay)
@@ -142,6 +145,7 @@ async def serve(
             continue
         more = index < len(usable) - 1 and attempts.tried + 1 < attempts.limit
         entry.provider, entry.connection = upstream.provider, upstream.connection
+        entry.alias = upstream.alias  # prices are keyed by it
         entry.upstream_model = target.model
         same = upstream.dialect == call.codec.dialect and not translation.foreign_to(target)
         url, body, headers = (

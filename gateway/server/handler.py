@@ -43,7 +43,7 @@ async def handle(request: web.Request, codec: Codec, handler: Handler) -> web.St
     finally:
         entry.latency_ms = (time.perf_counter() - started) * 1000
         runtime.replays.finish(request, entry, response)  # answers repeats waiting for this one
-        runtime.log.record(entry)
+        runtime.log.record(entry, runtime.snapshot.prices)
 
 
 async def serve_model_in_body(

@@ -24,6 +24,7 @@ from gateway.formats.responses.envelope import echo_fields, response_object
 from gateway.formats.responses.errors import failure_from_hub
 from gateway.formats.sse import SSEDecoder
 from gateway.observe.request_log import LogEntry
+from gateway.observe.usage import event_chars, note_response, record_usage
 from gateway.providers.upstream import UPSTREAM_EXCEPTIONS, describe_failure
 
 _TAP_BYTES = 8192
@@ -43,18 +44,10 @@ def passed_headers(upstream: aiohttp.ClientResponse, request_id: str) -> dict[st
     return headers
 
 
-def record_usage(entry: LogEntry, usage: hub.Usage | None) -> None:
-    if usage:
-        if "input_tokens" in usage:
-            entry.tokens_in = usage["input_tokens"]
-        if "output_tokens" in usage:
-            entry.tokens_out = usage["output_tokens"]
-
-
-def usage_of_body(codec: Codec, body: bytes) -> hub.Usage | None:
+def response_of_body(codec: Codec, body: bytes) -> hub.Response | None:
     try:
         parsed = orjson.loads(body)
-        return codec.response_to_hub(parsed)["usage"] if isinstance(parsed, dict) else None
+        return codec.response_to_hub(parsed) if isinstance(parsed, dict) else None
     except Exception:  # usage is best effort: a body we cannot read is still relayed as is
         return None
 
@@ -74,6 +67,12 @@ class StreamTap:
         self.size += len(chunk)
 
     def usage(self, codec: Codec) -> hub.Usage | None:
+        return self.read(codec)[0]
+
+    def read(self, codec: Codec) -> tuple[hub.Usage | None, int]:
+        """The usage the stream reported (None if none), and the characters the model wrote
+        as far as the head and tail show, scaled to the whole stream when its middle was not
+        kept (for estimates: docs/usage.md)."""
         if self.size <= len(self.head):
             chunks = [self.head]
         else:
@@ -93,10 +92,16 @@ class StreamTap:
                     continue
         with contextlib.suppress(Exception):
             events += parser.close()  # some parsers (Gemini) hold usage until the end
+        chars = 0
         for item in events:
             if item["type"] == "usage":
                 usage = {**(usage or {}), **item["usage"]}
-        return usage
+            else:
+                chars += event_chars(item)
+        kept = sum(len(chunk) for chunk in chunks)
+        if kept < self.size and kept:
+            chars = round(chars * self.size / kept)
+        return usage, chars
 
 
 async def relay_body(
@@ -109,7 +114,7 @@ async def relay_body(
     """``body``: the upstream's, already read (the router checked it before relaying)."""
     entry.status = upstream.status
     if upstream.status == 200:
-        record_usage(entry, usage_of_body(codec, body))
+        note_response(entry, response_of_body(codec, body))
     else:
         entry.error = f"upstream {upstream.status}: {body[:200].decode('utf-8', 'replace')}"
     return web.Response(
@@ -141,11 +146,13 @@ async def relay_stream(
                 await response.write(chunk)
             except ConnectionResetError:
                 entry.error = "client disconnected"
+                _record_tap(entry, tap, codec)
                 return response
             tap.see(chunk)
             if entry.capture is not None:  # the answer may be replayed (server/replays.py)
                 entry.capture.add(chunk)
     except UPSTREAM_EXCEPTIONS as exc:
+        _record_tap(entry, tap, codec)
         _, reason = describe_failure(exc)
         entry.error = f"stream interrupted: upstream {reason}"
         error: hub.Error = {
@@ -157,9 +164,15 @@ async def relay_stream(
         await asyncio.sleep(ERROR_GAP_S)  # a write of its own (see translated.ERROR_GAP_S)
         await write_quietly(response, stream_error_event(codec, error, tap))
         return response
-    record_usage(entry, tap.usage(codec))
+    _record_tap(entry, tap, codec)
     await response.write_eof()
     return response
+
+
+def _record_tap(entry: LogEntry, tap: StreamTap, codec: Codec) -> None:
+    usage, chars = tap.read(codec)
+    record_usage(entry, usage)
+    entry.output_chars = chars
 
 
 async def chunks_from(first: bytes, upstream: aiohttp.ClientResponse) -> AsyncIterator[bytes]:

@@ -17,9 +17,10 @@ from gateway.formats.codec import Codec, StreamEmitter
 from gateway.formats.replay import ReplayCache, TurnRecorder
 from gateway.formats.sse import SSEDecoder
 from gateway.observe.request_log import LogEntry
+from gateway.observe.usage import event_chars, note_response, record_usage
 from gateway.providers.upstream import UPSTREAM_EXCEPTIONS, describe_failure
 from gateway.server.errors import GatewayError
-from gateway.server.passthrough import chunks_from, record_usage, write_quietly
+from gateway.server.passthrough import chunks_from, write_quietly
 
 
 async def translate_body(
@@ -46,7 +47,7 @@ async def translate_body(
         ) from None
     replay.remember(response["reasoning"], response["tool_calls"])
     entry.status = 200
-    record_usage(entry, response["usage"])
+    note_response(entry, response)
     out = client.response_from_hub(response, hub_request)
     return web.Response(
         body=orjson.dumps(out),
@@ -175,6 +176,7 @@ class _StreamState:
             )
         else:
             self.recorder.see(event)
+            self.entry.output_chars += event_chars(event)  # for an estimate, if needed
         return True
 
     @staticmethod

@@ -5,7 +5,55 @@ Append-only: once a migration has shipped, never edit or reorder it; add a new o
 
 from __future__ import annotations
 
+from gateway.observe.histogram import BUCKETS, bucket_case_sql
 from gateway.store.migrations import Migration
+
+# The hourly usage rollup: one row per UTC hour x provider x model x connection x client key
+# (docs/usage.md); "" stands for "none" so the key is unique. Latency is also kept as a
+# histogram, one column per bucket of gateway/observe/histogram.py.
+_LATENCY_COLUMNS = [f"lat_{i:02d}" for i in range(BUCKETS)]
+_USAGE_HOURLY = f"""
+CREATE TABLE usage_hourly(
+    hour INTEGER NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    connection TEXT NOT NULL,
+    key_name TEXT NOT NULL,
+    requests INTEGER NOT NULL DEFAULT 0,
+    succeeded INTEGER NOT NULL DEFAULT 0,
+    tokens_in INTEGER NOT NULL DEFAULT 0,
+    tokens_out INTEGER NOT NULL DEFAULT 0,
+    cached_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+    reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+    estimated INTEGER NOT NULL DEFAULT 0,
+    unpriced INTEGER NOT NULL DEFAULT 0,
+    cost_usd REAL NOT NULL DEFAULT 0,
+    latency_ms REAL NOT NULL DEFAULT 0,
+    {", ".join(f"{name} INTEGER NOT NULL DEFAULT 0" for name in _LATENCY_COLUMNS)},
+    PRIMARY KEY(hour, provider, model, connection, key_name)
+) WITHOUT ROWID;
+"""
+# Requests logged before this migration are rolled up once, as the writer would have (they
+# were never priced: their tokens count as not priced).
+_BACKFILL_USAGE = f"""
+INSERT INTO usage_hourly(hour, provider, model, connection, key_name, requests, succeeded,
+    tokens_in, tokens_out, unpriced, latency_ms, {", ".join(_LATENCY_COLUMNS)})
+SELECT hour, provider, model, connection, key_name, count(*), sum(ok),
+    sum(coalesce(tokens_in, 0)), sum(coalesce(tokens_out, 0)), sum(has_tokens), sum(latency_ms),
+    {", ".join(f"sum(bucket = {i})" for i in range(BUCKETS))}
+FROM (SELECT CAST(ts / 3600 AS INTEGER) * 3600 AS hour, coalesce(provider, '') AS provider,
+    coalesce(upstream_model, requested_model, '') AS model,
+    coalesce(connection, '') AS connection, coalesce(key_name, '') AS key_name,
+    (status >= 200 AND status < 400
+        AND (error IS NULL OR error = 'client disconnected')) AS ok,
+    CASE WHEN provider IS NULL THEN NULL ELSE tokens_in END AS tokens_in,
+    CASE WHEN provider IS NULL THEN NULL ELSE tokens_out END AS tokens_out,
+    (provider IS NOT NULL AND (tokens_in IS NOT NULL OR tokens_out IS NOT NULL)) AS has_tokens,
+    latency_ms, {bucket_case_sql("latency_ms")} AS bucket
+    FROM request_log)
+GROUP BY hour, provider, model, connection, key_name;
+"""
 
 CONFIG_MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -91,6 +139,19 @@ CREATE TABLE provider_settings(
 );
 """,
     ),
+    Migration(
+        name="0006_price_overrides",
+        sql="""
+CREATE TABLE price_overrides(
+    model TEXT PRIMARY KEY,
+    input REAL NOT NULL,
+    output REAL NOT NULL,
+    cache_read REAL,
+    cache_write REAL,
+    updated_at REAL NOT NULL
+);
+""",
+    ),
 )
 
 LOGS_MIGRATIONS: tuple[Migration, ...] = (
@@ -141,5 +202,18 @@ ALTER TABLE request_log ADD COLUMN replay TEXT;
 ALTER TABLE response_cache ADD COLUMN tokens_in INTEGER;
 ALTER TABLE response_cache ADD COLUMN tokens_out INTEGER;
 """,
+    ),
+    Migration(
+        name="0004_usage_cost",
+        sql="""
+ALTER TABLE request_log ADD COLUMN cached_tokens INTEGER;
+ALTER TABLE request_log ADD COLUMN cache_write_tokens INTEGER;
+ALTER TABLE request_log ADD COLUMN reasoning_tokens INTEGER;
+ALTER TABLE request_log ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE request_log ADD COLUMN cost_usd REAL;
+ALTER TABLE request_log ADD COLUMN price_source TEXT;
+"""
+        + _USAGE_HOURLY
+        + _BACKFILL_USAGE,
     ),
 )

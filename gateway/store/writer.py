@@ -10,6 +10,9 @@ connection, so there is never a second writer to wait for. Two kinds of work sha
 - `submit(fn)` / `run(fn)`: a function run in the writer thread inside that transaction, in
   its own SAVEPOINT so a failure undoes only its own work. Its future resolves after COMMIT.
 
+`after_rows(sql, hook)` keeps a derived table in step with appended rows: the hook gets each
+group of rows just inserted, in the same transaction (a failing hook loses its own work only).
+
 Nothing here blocks the caller except flush(), close() and start(), which are for start-up,
 shutdown and tests; from an event loop use run(), aflush() and aclose().
 """
@@ -81,6 +84,7 @@ class _Barrier:
 
 
 _Row: TypeAlias = tuple[str, tuple[Any, ...]]
+RowsHook: TypeAlias = Callable[[apsw.Connection, list[tuple[Any, ...]]], None]
 _Item: TypeAlias = _Row | _Call | _Barrier
 
 # Writers still open at interpreter exit get flushed: their thread is a daemon and would
@@ -114,6 +118,7 @@ class DbWriter:
         self._name = name
         self._max_pending = max_pending
         self._queue: deque[_Item] = deque()
+        self._hooks: dict[str, RowsHook] = {}
         self._wake = threading.Event()
         self._ready = threading.Event()
         self._lock = threading.Lock()  # guards start/close state and submit vs close
@@ -157,6 +162,14 @@ class DbWriter:
             calls=self._calls,
             errors=self._errors,
         )
+
+    def after_rows(self, sql: str, hook: RowsHook) -> None:
+        """Call ``hook(conn, rows)`` in the writer thread with every group of rows appended
+        for ``sql``, right after they are inserted and in the same transaction. Before start()."""
+        with self._lock:
+            if self._thread is not None:
+                raise RuntimeError("register hooks before start()")
+            self._hooks[sql] = hook
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -416,9 +429,10 @@ class DbWriter:
             first_error: Exception = exc
         else:
             conn.execute("RELEASE sb_rows")
+            self._run_hook(conn, sql, rows)
             return len(rows)
 
-        good = 0
+        written: list[tuple[Any, ...]] = []
         for row in rows:
             try:
                 # A single statement is atomic: a rejected row leaves nothing behind.
@@ -428,7 +442,10 @@ class DbWriter:
                 if not conn.in_transaction:
                     raise  # SQLite rolled the whole transaction back (disk full, I/O error)
             else:
-                good += 1
+                written.append(row)
+        good = len(written)
+        if written:
+            self._run_hook(conn, sql, written)
         bad = len(rows) - good
         if bad:
             self._errors += 1
@@ -446,6 +463,25 @@ class DbWriter:
                 "%s: executemany failed, rows written one by one: %s", self._name, first_error
             )
         return good
+
+    def _run_hook(self, conn: apsw.Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        hook = self._hooks.get(sql)
+        if hook is None:
+            return
+        conn.execute("SAVEPOINT sb_hook")
+        try:
+            hook(conn, rows)
+        except Exception:
+            if not conn.in_transaction:
+                raise  # the whole transaction is gone: the batch reports it
+            conn.execute("ROLLBACK TO sb_hook")
+            conn.execute("RELEASE sb_hook")
+            self._errors += 1
+            log.exception(
+                "%s: the hook after %d rows for %r failed", self._name, len(rows), sql[:60]
+            )
+            return
+        conn.execute("RELEASE sb_hook")
 
     def _run_call(self, conn: apsw.Connection, call: _Call) -> None:
         if not call.future.set_running_or_notify_cancel():

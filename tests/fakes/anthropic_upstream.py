@@ -115,7 +115,8 @@ message's text (text blocks and tool results; images, tool calls and thinking ig
 ``output_tokens`` the words of the reply (plus thinking words).  When the model name contains
 ``cached`` half of the input words (integer division) are reported as ``cache_read_input_tokens``
 and ``input_tokens`` holds the rest, since the API's ``input_tokens`` excludes cache reads (total
-input = input + cache creation + cache read).  ``cache_creation_input_tokens`` is always 0.
+input = input + cache creation + cache read).  ``cache_creation_input_tokens`` is 0 unless the
+model name contains ``cache-write``: then a quarter of the input words (integer division).
 ``count_tokens`` answers the total input words (model-name behaviours do not apply to it).
 
 With the request header ``x-fake-echo-headers: 1`` the Echo text is instead a JSON object of the
@@ -974,9 +975,10 @@ def _plan(request: web.Request, call: _Call) -> _Reply:
 def _usage(call: _Call, reply: _Reply | None, *, at_start: bool = False) -> dict[str, Any]:
     total = call.input_words
     cached = total // 2 if "cached" in call.model else 0
+    written = total // 4 if "cache-write" in call.model else 0
     usage: dict[str, Any] = {
-        "input_tokens": total - cached,
-        "cache_creation_input_tokens": 0,
+        "input_tokens": total - cached - written,
+        "cache_creation_input_tokens": written,
         "cache_read_input_tokens": cached,
         "output_tokens": 1 if at_start or reply is None else reply.output_tokens,
     }

@@ -106,8 +106,10 @@ Behaviour is chosen by the request's ``model`` (see ``BEHAVIOUR.md``):
 Usage: ``input_tokens`` = words in ``instructions`` plus the text of every message item;
 ``output_tokens`` = words of the reply (+ reasoning words; + argument pieces for tool
 calls); ``input_tokens_details.cached_tokens`` = half the input tokens when the model name
-contains ``cached``, else 0.  With the request header ``x-fake-echo-headers: 1`` the Echo
-text is the JSON of the received headers (lower-cased names, sorted).
+contains ``cached``, else 0; ``input_tokens_details.cache_write_tokens`` (as Azure reports
+cache writes) = a quarter of them when it contains ``cache-write``, else absent.  With the
+request header ``x-fake-echo-headers: 1`` the Echo text is the JSON of the received headers
+(lower-cased names, sorted).
 
 The response object echoes the request's settings (``instructions``, ``max_output_tokens``,
 ``parallel_tool_calls``, ``reasoning``, ``store``, ``temperature``, ``text``,
@@ -677,6 +679,7 @@ class _Plan:
     entries: list[_Entry]
     input_tokens: int
     cached: bool
+    cache_write: bool = False
 
     @property
     def incomplete(self) -> bool:
@@ -688,11 +691,12 @@ class _Plan:
         for entry in self.entries:
             if isinstance(entry, _Message | _FunctionCall):
                 output += len(entry.pieces)
+        details = {"cached_tokens": self.input_tokens // 2 if self.cached else 0}
+        if self.cache_write:
+            details["cache_write_tokens"] = self.input_tokens // 4
         return {
             "input_tokens": self.input_tokens,
-            "input_tokens_details": {
-                "cached_tokens": self.input_tokens // 2 if self.cached else 0,
-            },
+            "input_tokens_details": details,
             "output_tokens": output,
             "output_tokens_details": {"reasoning_tokens": reasoning},
             "total_tokens": self.input_tokens + output,
@@ -791,7 +795,7 @@ def _plan(request: web.Request, call: _Call) -> _Plan | web.Response:
         entries = [_reasoning(call), _message(_reply_text(request, call), call.limit)]
     else:
         entries = [_message(_reply_text(request, call), call.limit)]
-    return _Plan(entries, _input_tokens(call), "cached" in model)
+    return _Plan(entries, _input_tokens(call), "cached" in model, "cache-write" in model)
 
 
 # --------------------------------------------------------------------------- wire objects

@@ -1081,6 +1081,12 @@ def test_logs_json_is_one_object_per_line(cli: Cli, data_dir: Path) -> None:
         "error": "upstream 429: slow down",
         "stream": False,
         "replay": None,
+        "cached_tokens": None,
+        "cache_write_tokens": None,
+        "reasoning_tokens": None,
+        "estimated": False,
+        "cost_usd": None,
+        "price_source": None,
     }
     assert (rows[1]["id"], rows[1]["request_id"], rows[1]["stream"]) == (3, "req-3", True)
 

@@ -193,6 +193,17 @@ async def test_cached_model_reports_cache_reads(client: AsyncAnthropic) -> None:
     assert counted.input_tokens == 7
 
 
+async def test_cache_write_model_reports_cache_writes(client: AsyncAnthropic) -> None:
+    # 9 input words: 4 read from the cache, 2 written to it, 3 neither.
+    messages: list[MessageParam] = [{"role": "user", "content": "a b c d e f g h i"}]
+    message = await client.messages.create(
+        model="claude-cached-cache-write", max_tokens=100, messages=messages
+    )
+    usage = message.usage
+    assert (usage.input_tokens, usage.cache_read_input_tokens) == (3, 4)
+    assert usage.cache_creation_input_tokens == 2
+
+
 async def test_max_tokens_truncates(client: AsyncAnthropic) -> None:
     message = await client.messages.create(model="claude-x", max_tokens=2, messages=USER)
     assert text_of(message) == "Echo: hello"

@@ -211,6 +211,14 @@ async def test_cached_model_reports_half_the_input(client: AsyncOpenAI) -> None:
     assert response.usage.input_tokens_details.cached_tokens == 2
 
 
+async def test_cache_write_model_reports_cache_writes(client: AsyncOpenAI) -> None:
+    response = await client.responses.create(model="gpt-cache-write", input=USER)
+    assert response.usage is not None
+    details = response.usage.input_tokens_details
+    assert (response.usage.input_tokens, details.cached_tokens) == (4, 0)
+    assert details.cache_write_tokens == 1
+
+
 async def test_echo_headers(client: AsyncOpenAI) -> None:
     response = await client.responses.create(
         model="gpt-4.1",

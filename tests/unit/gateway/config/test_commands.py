@@ -192,3 +192,29 @@ def test_key_limits_follow_the_import_rules(
                 ctx, "k", allowed_models=patterns, rpm=rpm, requests_per_day=per_day
             ),
         )
+
+
+def test_set_and_remove_prices(data_dir: Path) -> None:
+    from gateway.config.file_format import PriceEntry
+    from gateway.config.repository import PriceOverrideRow
+
+    def overrides() -> tuple[PriceOverrideRow, ...]:
+        return with_context(data_dir, lambda ctx: ctx.store.state().price_overrides)
+
+    price = PriceEntry(input=1.5, output=6, cache_read=0.15)
+    key = with_context(data_dir, lambda ctx: commands.set_price(ctx, "DS/deepseek-flash", price))
+    assert key == "ds/deepseek-flash"
+    assert overrides() == (PriceOverrideRow("ds/deepseek-flash", 1.5, 6.0, 0.15, None),)
+    cheaper = PriceEntry(input=1, output=2)
+    with_context(data_dir, lambda ctx: commands.set_price(ctx, "deepseek/deepseek-flash", cheaper))
+    assert overrides() == (PriceOverrideRow("ds/deepseek-flash", 1.0, 2.0, None, None),)
+    with pytest.raises(ConfigError, match="unknown prefix 'box'"):
+        with_context(data_dir, lambda ctx: commands.set_price(ctx, "box/m", cheaper))
+    with pytest.raises(ConfigError, match="name a model as alias/model"):
+        with_context(data_dir, lambda ctx: commands.set_price(ctx, "gpt-x", cheaper))
+    removed = with_context(
+        data_dir, lambda ctx: commands.remove_price(ctx, "deepseek/deepseek-flash")
+    )
+    assert removed == "ds/deepseek-flash" and overrides() == ()
+    with pytest.raises(ConfigError, match="no price of yours for 'ds/deepseek-flash'"):
+        with_context(data_dir, lambda ctx: commands.remove_price(ctx, "ds/deepseek-flash"))

@@ -358,3 +358,78 @@ def test_each_custom_alias_is_a_provider_of_its_own(data_dir: Path) -> None:
         "lab": "custom-anthropic:lab",
         "lab2": "custom-anthropic:lab2",
     }
+
+
+PRICES = """
+[prices."deepseek/deepseek-flash"]
+input = 0.25
+output = 1
+[prices."lab/*"]
+input = 3
+output = 15
+cache_read = 0.3
+cache_write = 3.75
+"""
+
+
+def test_prices_import_export_and_reach_the_snapshot(data_dir: Path, tmp_path: Path) -> None:
+    import tomli_w
+
+    from gateway.config.snapshot import build_snapshot
+    from gateway.providers.catalog import default_catalog
+    from gateway.providers.pricing import ModelPrice, Quote
+
+    report = run_import(data_dir, PRICES + GOOD)
+    assert report.prices == 2
+    exported = with_context(data_dir, lambda ctx: export_config(ctx))
+    assert exported["prices"] == {  # the catalog id became the prefix requests are priced under
+        "ds/deepseek-flash": {"input": 0.25, "output": 1.0},
+        "lab/*": {"input": 3.0, "output": 15.0, "cache_read": 0.3, "cache_write": 3.75},
+    }
+    other = tmp_path / "other"
+    other.mkdir()
+    with_secrets = with_context(data_dir, lambda ctx: export_config(ctx, with_secrets=True))
+    run_import(other, tomli_w.dumps(with_secrets))
+    assert with_context(other, lambda ctx: export_config(ctx))["prices"] == exported["prices"]
+
+    snapshot = with_context(
+        data_dir, lambda ctx: build_snapshot(ctx.store.state(), default_catalog(), ctx.secrets)
+    )
+    lab = ModelPrice(input=3.0, output=15.0, cache_read=0.3, cache_write=3.75)
+    assert snapshot.prices.quote("lab", "custom-anthropic", "claude-lab-1") == Quote(
+        lab, "override"
+    )
+    assert snapshot.costs["lab/claude-lab-1"] == (3 * 3.0 + 15.0) / 4  # routing sees it too
+    assert snapshot.prices.quote("ds", "deepseek", "deepseek-flash") == Quote(
+        ModelPrice(input=0.25, output=1.0), "override"
+    )
+    assert snapshot.prices.quote("openai", "openai", "gpt-6.2-sol").source == "catalog"
+
+
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [
+        ('[prices."ghost/m"]\ninput = 1\noutput = 1', r"prices\.'ghost/m': unknown prefix"),
+        (
+            '[prices."ds/x"]\ninput = 1\noutput = 1\n[prices."deepseek/x"]\ninput = 2\noutput = 2',
+            r"the same model as another entry \('ds/x'\)",
+        ),
+        (
+            '[prices."custom-openai/x"]\ninput = 1\noutput = 1',
+            r"unknown prefix 'custom-openai'",
+        ),
+    ],
+)
+def test_bad_prices_are_refused(data_dir: Path, extra: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        run_import(data_dir, extra + "\n" + GOOD)
+    assert state(data_dir).price_overrides == ()
+
+
+def test_price_fields_are_checked_by_the_file_format() -> None:
+    with pytest.raises(ConfigFileError, match=r"prices\.openai/x\.input: .*greater than or equal"):
+        parse_config_text('[prices."openai/x"]\ninput = -1\noutput = 1', fmt="toml")
+    with pytest.raises(ConfigFileError, match=r"prices\.nomodel"):
+        parse_config_text("[prices.nomodel]\ninput = 1\noutput = 1", fmt="toml")
+    with pytest.raises(ConfigFileError, match=r"prices\.openai/x\.output: Field required"):
+        parse_config_text('[prices."openai/x"]\ninput = 1', fmt="toml")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -29,6 +30,7 @@ from gateway.providers.catalog import (
 
 REPO = Path(__file__).resolve().parents[4]
 SHIPPED = REPO / "resources" / "providers.toml"
+SHIPPED_PRICES = REPO / "resources" / "pricing.toml"
 REQUIRED_IDS = (
     "openai", "anthropic", "gemini", "openrouter", "deepseek", "groq", "mistral", "xai",
     "nvidia", "together", "fireworks", "cerebras", "ollama", "lm-studio", "llama-cpp",
@@ -50,12 +52,17 @@ def entry(data: dict[str, Any], provider_id: str) -> dict[str, Any]:
     return found
 
 
+def with_shipped_prices(folder: Path) -> None:
+    shutil.copyfile(SHIPPED_PRICES, folder / "pricing.toml")
+
+
 def broken(tmp_path: Path, change: Callable[[dict[str, Any]], object]) -> str:
     """Write a copy of the shipped catalog with ``change`` applied; return the load error."""
     data = shipped_data()
     change(data)
     target = tmp_path / "providers.toml"
     target.write_text(tomli_w.dumps(data), encoding="utf-8")
+    with_shipped_prices(tmp_path)
     with pytest.raises(CatalogError) as caught:
         load_catalog(target)
     return str(caught.value)
@@ -179,12 +186,13 @@ def test_default_catalog_loads_once(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_resources_folder_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    data = shipped_data()
-    data["prices_as_of"] = "2026-01-02"
-    (tmp_path / "providers.toml").write_text(tomli_w.dumps(data), encoding="utf-8")
+    shutil.copyfile(SHIPPED, tmp_path / "providers.toml")
+    prices = tomllib.loads(SHIPPED_PRICES.read_text(encoding="utf-8"))
+    prices["prices_as_of"] = "2026-12-02"
+    (tmp_path / "pricing.toml").write_text(tomli_w.dumps(prices), encoding="utf-8")
     monkeypatch.setenv("SWITCHBOARD_RESOURCES", str(tmp_path))
-    assert load_catalog().prices_as_of == "2026-01-02"
-    assert load_catalog(tmp_path).prices_as_of == "2026-01-02"  # a folder works too
+    assert load_catalog().prices_as_of == "2026-12-02"
+    assert load_catalog(tmp_path).prices_as_of == "2026-12-02"  # a folder works too
 
 
 def test_missing_and_malformed_files(tmp_path: Path) -> None:
@@ -214,10 +222,18 @@ tier = "cheap"
 [[providers.models]]
 id = "acme-coder-2"
 context_window = 200000
-price = { input = 0.2, output = 0.8 }
+"""
+    price = """
+[providers.acme]
+source = "acme.example/pricing"
+
+[providers.acme.models]
+"acme-coder-2" = { input = 0.2, output = 0.8 }
 """
     target = tmp_path / "providers.toml"
     target.write_text(SHIPPED.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    prices = SHIPPED_PRICES.read_text(encoding="utf-8") + price
+    (tmp_path / "pricing.toml").write_text(prices, encoding="utf-8")
     catalog = load_catalog(target)
     acme = catalog.by_alias("acme-ai")
     assert acme is not None and acme is catalog.get("acme")
@@ -269,12 +285,12 @@ def test_duplicate_id_is_reported(tmp_path: Path) -> None:
     assert "field 'id'" in message and "'cerebras' is already the id" in message
 
 
-def test_negative_price_is_reported(tmp_path: Path) -> None:
+def test_a_price_in_the_catalog_is_refused(tmp_path: Path) -> None:
     message = broken(
-        tmp_path, lambda d: entry(d, "anthropic")["models"][0]["price"].update(input=-1.0)
+        tmp_path, lambda d: entry(d, "anthropic")["models"][0].update(price={"input": 1.0})
     )
     assert "(id 'anthropic')" in message
-    assert "field 'models[0].price.input'" in message and "greater than or equal to 0" in message
+    assert "field 'models[0].price'" in message and "pricing.toml" in message
 
 
 def test_trailing_slash_in_base_url_is_reported(tmp_path: Path) -> None:
@@ -333,12 +349,12 @@ def test_other_entry_rules(tmp_path: Path) -> None:
 
 def test_top_level_problems() -> None:
     data = shipped_data()
-    with pytest.raises(CatalogError, match="prices_as_of"):
-        parse_catalog({**data, "prices_as_of": "last week"})
+    with pytest.raises(CatalogError, match=r"prices and their date live in pricing\.toml"):
+        parse_catalog({**data, "prices_as_of": "2026-11-17"})
     with pytest.raises(CatalogError, match="unknown top-level key"):
         parse_catalog({**data, "vendors": []})
     with pytest.raises(CatalogError, match=r"no \[\[providers\]\]"):
-        parse_catalog({"prices_as_of": "2026-11-17"})
+        parse_catalog({})
 
 
 def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:

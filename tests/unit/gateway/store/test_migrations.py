@@ -49,6 +49,13 @@ SAMPLE_ROWS: dict[str, list[tuple[str, tuple[str, ...], tuple[Any, ...]]]] = {
         ("model_aliases", ("name", "target", "updated_at"), ("fast", "openai/gpt-4o-mini", 1.0)),
         ("provider_settings", ("provider", "enabled", "hidden", "updated_at"), ("groq", 0, 1, 1.0)),
     ],
+    "0006_price_overrides": [
+        (
+            "price_overrides",
+            ("model", "input", "output", "cache_read", "updated_at"),
+            ("box/*", 1.0, 2.0, 0.5, 1.0),
+        ),
+    ],
     "0002_response_cache": [
         (
             "response_cache",
@@ -57,6 +64,13 @@ SAMPLE_ROWS: dict[str, list[tuple[str, tuple[str, ...], tuple[Any, ...]]]] = {
         ),
     ],
     "0003_replays": [],  # columns on request_log and response_cache, covered by their samples
+    "0004_usage_cost": [
+        (
+            "usage_hourly",
+            ("hour", "provider", "model", "connection", "key_name", "requests", "lat_05"),
+            (3600, "openai", "gpt-x", "work", "laptop", 2, 2),
+        ),
+    ],
     "0001_request_log": [
         (
             "request_log",

@@ -387,3 +387,51 @@ def test_flush_from_writer_thread_is_refused(writer: DbWriter) -> None:
 def test_invalid_flush_interval(db_path: Path) -> None:
     with pytest.raises(ValueError):
         DbWriter(db_path, LOGS_MIGRATIONS, flush_interval=0)
+
+
+def test_after_rows_hooks_see_exactly_the_rows_written(
+    db_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: list[list[str]] = []
+    fail_next = threading.Event()
+
+    def hook(conn: apsw.Connection, rows: list[tuple[Any, ...]]) -> None:
+        # Same transaction: the rows are visible here, and this write commits with them.
+        assert conn.in_transaction
+        conn.execute("CREATE TABLE IF NOT EXISTS seen(id TEXT)")
+        conn.executemany("INSERT INTO seen VALUES (?)", [(row[1],) for row in rows])
+        seen.append([row[1] for row in rows])
+        if fail_next.is_set():
+            raise RuntimeError("hook bug")
+
+    writer = DbWriter(db_path, LOGS_MIGRATIONS, flush_interval=0.05, name="hooked")
+    writer.after_rows(INSERT, hook)
+    writer.start()
+    try:
+        with pytest.raises(RuntimeError, match="before start"):
+            writer.after_rows(INSERT, hook)
+        gate = Gate(writer)
+        writer.append(INSERT, log_row(1))
+        writer.append(INSERT, log_row(2, status=None))  # rejected: the hook never sees it
+        writer.append(INSERT, log_row(3))
+        writer.append("INSERT INTO nowhere VALUES (?)", (1,))  # no hook for this SQL
+        gate.open()
+        writer.flush()
+        assert seen == [["req-1", "req-3"]]
+
+        fail_next.set()
+        with caplog.at_level(logging.ERROR, logger="switchboard.store"):
+            writer.append(INSERT, log_row(4))
+            writer.flush()
+        assert seen[-1] == ["req-4"]
+        assert any("the hook after 1 rows" in r.getMessage() for r in caplog.records)
+    finally:
+        writer.close()
+    conn = open_connection(db_path, readonly=True)
+    try:
+        logged = [r[0] for r in query(conn, "SELECT request_id FROM request_log ORDER BY ts")]
+        hooked = [r[0] for r in query(conn, "SELECT id FROM seen ORDER BY id")]
+    finally:
+        conn.close()
+    assert logged == ["req-1", "req-3", "req-4"]  # a failing hook loses only its own work
+    assert hooked == ["req-1", "req-3"]
