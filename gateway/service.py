@@ -14,7 +14,6 @@ import errno
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from secrets import token_urlsafe
 from typing import ParamSpec, TypeVar
@@ -22,9 +21,11 @@ from typing import ParamSpec, TypeVar
 from aiohttp import web
 
 from gateway.config import commands
-from gateway.config.snapshot import Snapshot, build_snapshot
+from gateway.config.snapshot import Snapshot, Upstream, build_snapshot
 from gateway.config.store import ConfigStore
 from gateway.config.validation import check_exposure
+from gateway.observe.events import Event
+from gateway.observe.health_events import POLL_INTERVAL_S, watch_health
 from gateway.observe.request_log import RequestLog
 from gateway.providers.catalog import Catalog, default_catalog
 from gateway.providers.upstream import create_session
@@ -57,12 +58,7 @@ class PortInUseError(ServiceError):
     pass
 
 
-@dataclass(frozen=True)
-class Event:
-    """Something the desktop app may want to show. ``kind``: started, stopped, reloaded."""
-
-    kind: str
-    detail: str = ""
+__all__ = ["Event", "GatewayService", "PortInUseError", "ServiceError"]
 
 
 class GatewayService:
@@ -77,8 +73,10 @@ class GatewayService:
         reload_interval: float = 1.0,
         shutdown_timeout: float = 10.0,
         router: Router | None = None,
+        health_interval: float = POLL_INTERVAL_S,
     ) -> None:
-        """``router``: live routing state to start with (tests inject one with a fake clock)."""
+        """``router``: live routing state to start with (tests inject one with a fake clock);
+        ``health_interval``: seconds between two looks for provider and login changes."""
         self.data_dir = data_dir
         self._host_override = host
         self._port_override = port
@@ -87,12 +85,14 @@ class GatewayService:
         self._reload_interval = reload_interval
         self._shutdown_timeout = shutdown_timeout
         self._router = router
+        self._health_interval = health_interval
         self._listeners: list[Callable[[Event], None]] = []
         self._config: ConfigStore | None = None
         self._logs: DbWriter | None = None
         self._runtime: Runtime | None = None
         self._runner: web.AppRunner | None = None
         self._reload_task: asyncio.Task[None] | None = None
+        self._health_task: asyncio.Task[None] | None = None
         self.host = host or "127.0.0.1"
         self.port = port or 0
         self.created_key: str | None = None  # plaintext of a key made at first start, shown once
@@ -175,17 +175,22 @@ class GatewayService:
             await self.stop()
             raise
         self._reload_task = asyncio.create_task(self._watch_revision(), name="config-watch")
+        self._health_task = asyncio.create_task(
+            watch_health(self._health_source, self._emit, self._health_interval),
+            name="health-events",
+        )
         self._emit(Event("started", self.endpoint))
 
     async def stop(self) -> None:
         if self._admin_token is not None:  # first, so the CLI stops finding a closing gateway
             await asyncio.to_thread(remove_run_file, self.data_dir, self._admin_token)
             self._admin_token = None
-        if self._reload_task is not None:
-            self._reload_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reload_task
-            self._reload_task = None
+        for task in (self._reload_task, self._health_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._reload_task = self._health_task = None
         was_running = self._runner is not None
         if self._runner is not None:
             await self._runner.cleanup()  # waits for in-flight requests, then closes
@@ -244,6 +249,10 @@ class GatewayService:
     def health(self) -> HealthReport:
         """Breakers, cooldowns, last errors and statistics of every enabled connection."""
         return build_report(self.runtime.router, self.snapshot.upstreams)
+
+    def _health_source(self) -> tuple[Router, tuple[Upstream, ...]] | None:
+        runtime = self._runtime
+        return None if runtime is None else (runtime.router, runtime.snapshot.upstreams)
 
     def reset_health(
         self, provider: str | None = None, connection: str | None = None, *, stats: bool = False
