@@ -171,8 +171,9 @@ def test_forgotten_providers_and_unusable_connections_make_no_events() -> None:
 def test_a_custom_server_is_named_by_its_alias() -> None:
     router, _, tracker = world()
     lab = upstream("lab", "custom-openai:lab", alias="lab")
+    breaker = router.breakers.for_key(provider_key(lab.provider), router.provider_breaker)
     for _ in range(3):
-        router.breakers.for_key(provider_key(lab.provider), router.provider_breaker).record_failure()
+        breaker.record_failure()
     assert tracker.poll(router, (lab,)) == [
         down("custom-openai:lab", "lab", "its circuit breaker is open")
     ]
@@ -184,10 +185,13 @@ async def test_the_watcher_emits_transitions_and_survives_a_failing_poll(
     router, _, _ = world()
     emitted: list[Event] = []
     reads = 0
+    enough = asyncio.Event()
 
     def read() -> tuple[Router, tuple[Upstream, ...]] | None:
         nonlocal reads
         reads += 1
+        if reads == 6:
+            enough.set()
         if reads == 1:
             return None  # not started yet: nothing to watch
         if reads == 2:
@@ -198,8 +202,7 @@ async def test_the_watcher_emits_transitions_and_survives_a_failing_poll(
     task = asyncio.create_task(watch_health(read, emitted.append, interval=0))
     try:
         with caplog.at_level(logging.ERROR, "switchboard.health_events"):
-            while reads < 6:
-                await asyncio.sleep(0)
+            await enough.wait()
     finally:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
