@@ -136,7 +136,8 @@ class GatewayService:
 
     @property
     def snapshot(self) -> Snapshot:
-        return self._runtime.snapshot if self._runtime else Snapshot.empty()
+        runtime = self._runtime  # read once: another thread may be stopping the service
+        return runtime.snapshot if runtime is not None else Snapshot.empty()
 
     async def start(self) -> None:
         if self.running:
