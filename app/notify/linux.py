@@ -87,6 +87,11 @@ class LinuxNotifier:
         except queue.Full:
             self._once("too many notifications at once; dropping some")
 
+    @property
+    def idle(self) -> bool:
+        """Nothing queued or being sent (tests wait for it)."""
+        return self._inbox.unfinished_tasks == 0
+
     def close(self) -> None:
         self._closing.set()
         with contextlib.suppress(queue.Full):  # if full, the worker sees _closing next
@@ -103,31 +108,42 @@ class LinuxNotifier:
                 item = self._inbox.get()
                 if item is None:
                     break
-                if isinstance(item, Message):
-                    self._on_signal(item, shown)
-                    continue
-                if bus is None:
-                    bus = self._connect()
-                    if bus is None:
-                        continue
                 try:
-                    shown[bus.send(item, self._icon, self._open_label)] = item.page_id
-                except Exception as exc:  # the bus or the server went away: reconnect next time
-                    self._once(f"cannot show a notification: {exc!r}")
-                    bus.close()
-                    bus = None
-                    continue
-                while len(shown) > MAX_SHOWN:
-                    shown.popitem(last=False)
+                    bus = self._handle(item, bus, shown)
+                finally:
+                    self._inbox.task_done()
         finally:
             if bus is not None:
                 bus.close()
+
+    def _handle(
+        self, item: Note | Message, bus: _Bus | None, shown: OrderedDict[int, str]
+    ) -> _Bus | None:
+        """Show a note or act on a server signal; the connection to use next."""
+        if isinstance(item, Message):
+            self._on_signal(item, shown)
+            return bus
+        bus = bus or self._connect()
+        if bus is None:
+            return None
+        try:
+            shown[bus.send(item, self._icon, self._open_label)] = item.page_id
+        except Exception as exc:  # the bus or the server went away: reconnect next time
+            self._once(f"cannot show a notification: {type(exc).__name__}: {exc}")
+            bus.close()
+            return None
+        while len(shown) > MAX_SHOWN:
+            shown.popitem(last=False)
+        return bus
 
     def _connect(self) -> _Bus | None:
         try:
             return _Bus(self._address, self._inbox, self._timeout_s)
         except Exception as exc:
-            self._once(f"no D-Bus session bus at {self._address}: {exc!r}")
+            self._once(
+                f"cannot reach the notification server on {self._address}: "
+                f"{type(exc).__name__}: {exc}"
+            )
             return None
 
     def _on_signal(self, message: Message, shown: OrderedDict[int, str]) -> None:
