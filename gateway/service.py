@@ -14,7 +14,6 @@ import errno
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from secrets import token_urlsafe
 from typing import ParamSpec, TypeVar
@@ -22,11 +21,13 @@ from typing import ParamSpec, TypeVar
 from aiohttp import web
 
 from gateway.config import commands
-from gateway.config.snapshot import Snapshot, build_snapshot
+from gateway.config.snapshot import Snapshot, Upstream, build_snapshot
 from gateway.config.store import ConfigStore
 from gateway.config.validation import check_exposure
 from gateway.observe import analytics
 from gateway.observe.analytics import Bucket, Dimension, UsageReport
+from gateway.observe.events import Event
+from gateway.observe.health_events import POLL_INTERVAL_S, watch_health
 from gateway.observe.request_log import RequestLog
 from gateway.observe.retention import PruneReport, prune
 from gateway.observe.rollup import open_logs_writer
@@ -61,12 +62,7 @@ class PortInUseError(ServiceError):
     pass
 
 
-@dataclass(frozen=True)
-class Event:
-    """Something the desktop app may want to show. ``kind``: started, stopped, reloaded."""
-
-    kind: str
-    detail: str = ""
+__all__ = ["Event", "GatewayService", "PortInUseError", "ServiceError"]
 
 
 class GatewayService:
@@ -82,8 +78,10 @@ class GatewayService:
         shutdown_timeout: float = 10.0,
         router: Router | None = None,
         retention_interval: float = 3600.0,
+        health_interval: float = POLL_INTERVAL_S,
     ) -> None:
-        """``router``: live routing state to start with (tests inject one with a fake clock)."""
+        """``router``: live routing state to start with (tests inject one with a fake clock);
+        ``health_interval``: seconds between two looks for provider and login changes."""
         self.data_dir = data_dir
         self._host_override = host
         self._port_override = port
@@ -93,6 +91,7 @@ class GatewayService:
         self._shutdown_timeout = shutdown_timeout
         self._router = router
         self._retention_interval = retention_interval
+        self._health_interval = health_interval
         self._listeners: list[Callable[[Event], None]] = []
         self._config: ConfigStore | None = None
         self._logs: DbWriter | None = None
@@ -100,6 +99,7 @@ class GatewayService:
         self._runner: web.AppRunner | None = None
         self._reload_task: asyncio.Task[None] | None = None
         self._retention_task: asyncio.Task[None] | None = None
+        self._health_task: asyncio.Task[None] | None = None
         self.host = host or "127.0.0.1"
         self.port = port or 0
         self.created_key: str | None = None  # plaintext of a key made at first start, shown once
@@ -143,7 +143,8 @@ class GatewayService:
 
     @property
     def snapshot(self) -> Snapshot:
-        return self._runtime.snapshot if self._runtime else Snapshot.empty()
+        runtime = self._runtime  # read once: another thread may be stopping the service
+        return runtime.snapshot if runtime is not None else Snapshot.empty()
 
     async def start(self) -> None:
         if self.running:
@@ -183,18 +184,22 @@ class GatewayService:
             raise
         self._reload_task = asyncio.create_task(self._watch_revision(), name="config-watch")
         self._retention_task = asyncio.create_task(self._keep_pruning(), name="retention")
+        self._health_task = asyncio.create_task(
+            watch_health(self._health_source, self._emit, self._health_interval),
+            name="health-events",
+        )
         self._emit(Event("started", self.endpoint))
 
     async def stop(self) -> None:
         if self._admin_token is not None:  # first, so the CLI stops finding a closing gateway
             await asyncio.to_thread(remove_run_file, self.data_dir, self._admin_token)
             self._admin_token = None
-        for task in (self._reload_task, self._retention_task):
+        for task in (self._reload_task, self._retention_task, self._health_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        self._reload_task = self._retention_task = None
+        self._reload_task = self._retention_task = self._health_task = None
         was_running = self._runner is not None
         if self._runner is not None:
             await self._runner.cleanup()  # waits for in-flight requests, then closes
@@ -253,6 +258,10 @@ class GatewayService:
     def health(self) -> HealthReport:
         """Breakers, cooldowns, last errors and statistics of every enabled connection."""
         return build_report(self.runtime.router, self.snapshot.upstreams)
+
+    def _health_source(self) -> tuple[Router, tuple[Upstream, ...]] | None:
+        runtime = self._runtime
+        return None if runtime is None else (runtime.router, runtime.snapshot.upstreams)
 
     def reset_health(
         self, provider: str | None = None, connection: str | None = None, *, stats: bool = False

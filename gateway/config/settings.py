@@ -26,6 +26,18 @@ class SettingSpec:
 
 THINKING_MODES = ("passthrough", "off", "fixed", "adaptive")
 
+# The desktop notifications one setting each switches (notify_<kind>): docs/notifications.md.
+NOTIFICATION_KINDS: dict[str, str] = {
+    "quota_warning": "a subscription window reaches 80 % of its quota",
+    "quota_exhausted": "a subscription window's quota is used up",
+    "quota_reset": "a used-up window resets",
+    "provider_down": "a provider stops answering (its breaker opens, or every connection fails "
+    "or needs a login)",
+    "provider_recovered": "a provider that was down answers again",
+    "login_needed": "a connection's credentials were refused and it needs a new login or key",
+    "gateway_failed": "the gateway cannot start (e.g. its port is taken)",
+}
+
 SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "require_api_key",
@@ -202,6 +214,18 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Reasoning tokens for thinking_mode fixed, and the ceiling for adaptive.",
         1024,
         128_000,
+    ),
+    # desktop: notifications and start at login ------------------------------------------
+    *(
+        SettingSpec(f"notify_{kind}", bool, True, f"Desktop notification when {when}.")
+        for kind, when in NOTIFICATION_KINDS.items()
+    ),
+    SettingSpec(
+        "start_at_login",
+        bool,
+        False,
+        "Start the desktop app when you log in (Windows Run key, macOS LaunchAgent, "
+        "XDG autostart entry).",
     ),
 )
 

@@ -48,6 +48,14 @@ class Settings:
     system_prompt: str = ""
     thinking_mode: str = "passthrough"
     thinking_budget: int = 8192
+    notify_quota_warning: bool = True
+    notify_quota_exhausted: bool = True
+    notify_quota_reset: bool = True
+    notify_provider_down: bool = True
+    notify_provider_recovered: bool = True
+    notify_login_needed: bool = True
+    notify_gateway_failed: bool = True
+    start_at_login: bool = False
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, object]) -> Settings:

@@ -1,1 +1,1 @@
-"""Observability: the request log (and later metrics and health)."""
+"""Observability: the request log, the service's events and the health transitions."""
