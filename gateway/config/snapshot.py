@@ -234,7 +234,7 @@ def build_snapshot(state: ConfigState, catalog: Catalog, secrets: Secrets) -> Sn
         hidden_providers=frozenset(p.provider for p in state.providers if p.hidden),
         key_policies=MappingProxyType(policies),
         prices=prices,
-        limits=tuple(usage_limits(state, catalog, upstreams, settings)),
+        limits=tuple(usage_limits(state, catalog, _providers_of(upstreams, catalog), settings)),
         tiers=MappingProxyType(
             {u.provider: info.tier for u in upstreams if (info := _info(u, catalog)) is not None}
         ),
@@ -245,10 +245,33 @@ def _info(upstream: Upstream, catalog: Catalog) -> ProviderInfo | None:
     return catalog.get(upstream.provider.split(":", 1)[0])  # custom: "custom-openai:alias"
 
 
+def _providers_of(upstreams: list[Upstream], catalog: Catalog) -> list[tuple[str, str]]:
+    return [
+        (u.connection, found.id if (found := _info(u, catalog)) is not None else "")
+        for u in upstreams
+    ]
+
+
+def offline_limits(state: ConfigState, catalog: Catalog) -> tuple[list[Limit], dict[str, str]]:
+    """The limits and tiers (by logged provider) without reading secrets: for the CLI."""
+    connections: list[tuple[str, str]] = []
+    tiers: dict[str, str] = {}
+    for row in state.connections:
+        info = provider_for(row.provider, row.dialect, catalog)
+        if info is None or not row.enabled:
+            continue
+        connections.append((row.name, info.id))
+        logged = f"{info.id}:{row.alias}" if info.custom and row.alias else info.id
+        tiers[logged] = info.tier
+    settings = Settings.from_stored(state.settings)
+    return usage_limits(state, catalog, connections, settings), tiers
+
+
 def usage_limits(
-    state: ConfigState, catalog: Catalog, upstreams: list[Upstream], settings: Settings
+    state: ConfigState, catalog: Catalog, connections: list[tuple[str, str]], settings: Settings
 ) -> list[Limit]:
-    """Every enabled connection's quota windows, then every budget."""
+    """The quota windows of ``connections`` ((name, catalog provider id) of each enabled
+    one), then every budget."""
     user: dict[str, list[QuotaSpec]] = {}
     for row in state.quotas:
         user.setdefault(row.connection, []).append(
@@ -276,10 +299,6 @@ def usage_limits(
             )
             for w in info.quota_windows
         ]
-    connections = [
-        (u.connection, found.id if (found := _info(u, catalog)) is not None else "")
-        for u in upstreams
-    ]
     budgets = [(b.scope, b.name, b.period, b.limit_usd) for b in state.budgets]
     return [
         *quota_limits(connections, user, shipped),
