@@ -273,11 +273,30 @@ class UsageTracker:
             )
 
     def _check(self, count: Count, now: float) -> None:
-        """Fire the events this window's use has earned (each once per window)."""
+        """Fire the events this window's use has earned (each once per window). Most calls
+        earn none: the messages are built only for an event that fires."""
         limit = count.limit
         used = count.percent(now)
         scope, label, _ = limit.key
+        due: list[str] = []
+        if limit.budget:
+            if used >= 100.0:
+                due.append(events.BUDGET)
+        else:
+            if used >= WARNING_PERCENT:
+                due.append(events.WARNING)
+            if used >= 100.0:
+                due.append(events.EXHAUSTED)
+        due = [kind for kind in due if not self.book.fired((scope, label, count.start, kind))]
+        runs_out = None
+        forecast = (scope, label, count.start, events.FORECAST)
+        if not limit.budget and used < 100.0 and not self.book.fired(forecast):
+            runs_out = count.exhausted_at(now)
         resets = count.resets_at(now)
+        if runs_out is not None and runs_out - now < FORECAST_S and runs_out < resets:
+            due.append(events.FORECAST)
+        if not due:
+            return
         data = {
             **_data(limit),
             "percent": round(used, 2),
@@ -285,40 +304,20 @@ class UsageTracker:
             "resets_at": resets,
         }
         when = countdown(resets - now)
-        fire = self.book.fire
-        if limit.budget:
-            if used >= 100.0:
-                fire(
-                    (scope, label, count.start, events.BUDGET),
-                    now,
-                    f"{_who(limit)}: {limit.title} of ${limit.limit:.2f} spent ({when})",
-                    data,
-                )
-            return
-        if used >= WARNING_PERCENT:
-            fire(
-                (scope, label, count.start, events.WARNING),
-                now,
-                f"{_who(limit)}: {limit.title} at {_pct(used)} ({when})",
-                data,
-            )
-        if used >= 100.0:
-            fire(
-                (scope, label, count.start, events.EXHAUSTED),
-                now,
-                f"{_who(limit)}: {limit.title} used up ({when})",
-                data,
-            )
-            return
-        runs_out = count.exhausted_at(now)
-        if runs_out is not None and runs_out - now < FORECAST_S and runs_out < resets:
-            fire(
-                (scope, label, count.start, events.FORECAST),
-                now,
-                f"{_who(limit)}: {limit.title} runs out in about "
-                f"{countdown(runs_out - now).removeprefix('resets in ')} at the current rate",
-                {**data, "exhausted_at": runs_out},
-            )
+        who = _who(limit)
+        for kind in due:
+            if kind == events.BUDGET:
+                detail = f"{who}: {limit.title} of ${limit.limit:.2f} spent ({when})"
+            elif kind == events.WARNING:
+                detail = f"{who}: {limit.title} at {_pct(used)} ({when})"
+            elif kind == events.EXHAUSTED:
+                detail = f"{who}: {limit.title} used up ({when})"
+            else:
+                assert runs_out is not None
+                left = countdown(runs_out - now).removeprefix("resets in ")
+                detail = f"{who}: {limit.title} runs out in about {left} at the current rate"
+                data = {**data, "exhausted_at": runs_out}
+            self.book.fire((scope, label, count.start, kind), now, detail, data)
 
 
 def _pct(value: float) -> str:
