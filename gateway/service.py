@@ -13,10 +13,11 @@ import contextlib
 import errno
 import logging
 import os
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from secrets import token_urlsafe
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from aiohttp import web
 
@@ -45,6 +46,10 @@ from gateway.server.response_cache import CacheStats, ResponseCache
 from gateway.server.runtime import Runtime
 from gateway.store.db import LOGS_DB_NAME, open_connection
 from gateway.store.writer import DbWriter
+from gateway.usage.counters import Reading
+from gateway.usage.events import KEEP_S, EventBook, load_fired
+from gateway.usage.fetcher import FetchScheduler, QuotaFetcher
+from gateway.usage.tracker import UsageTracker, WindowState, read_seed
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -79,9 +84,14 @@ class GatewayService:
         router: Router | None = None,
         retention_interval: float = 3600.0,
         health_interval: float = POLL_INTERVAL_S,
+        usage_clock: Callable[[], float] | None = None,
+        quota_fetchers: Mapping[str, QuotaFetcher] | None = None,
+        quota_interval: float = 30.0,
     ) -> None:
         """``router``: live routing state to start with (tests inject one with a fake clock);
-        ``health_interval``: seconds between two looks for provider and login changes."""
+        ``health_interval``: seconds between two looks for provider and login changes;
+        ``usage_clock``: the wall clock quota windows follow (tests move it by hand);
+        ``quota_fetchers``: provider quota endpoints by provider id (docs/usage.md)."""
         self.data_dir = data_dir
         self._host_override = host
         self._port_override = port
@@ -92,6 +102,11 @@ class GatewayService:
         self._router = router
         self._retention_interval = retention_interval
         self._health_interval = health_interval
+        self._usage_clock = usage_clock
+        self._quota_fetchers = dict(quota_fetchers or {})
+        self._quota_interval = quota_interval
+        self._quota_task: asyncio.Task[None] | None = None
+        self._fetch: FetchScheduler | None = None
         self._listeners: list[Callable[[Event], None]] = []
         self._config: ConfigStore | None = None
         self._logs: DbWriter | None = None
@@ -162,14 +177,19 @@ class GatewayService:
             refresher = ApiKeyRefresher(stored_upstream(self._config, self.catalog, self.secrets))
             cache = ResponseCache(CacheStore(self._logs))
             await cache.load(snapshot.settings.cache_max_mb << 20)  # persisted answers
+            usage = UsageTracker(
+                self._usage_clock or time.time, EventBook(self._emit_usage, self._logs)
+            )
             self._runtime = Runtime(
                 snapshot,
                 create_session(),
-                RequestLog(self._logs),
+                RequestLog(self._logs, usage.record),
                 router=self._router or Router(),
                 credentials=Credentials(refresher),
                 replays=Replays(cache),
+                usage=usage,
             )
+            await self._seed_usage(remember_events=True)
             self._admin_token = token_urlsafe(32)
             await self._serve(self._runtime)
             await self._write_run_file(self._admin_token)
@@ -188,18 +208,32 @@ class GatewayService:
             watch_health(self._health_source, self._emit, self._health_interval),
             name="health-events",
         )
+        self._quota_task = asyncio.create_task(self._keep_ticking(), name="quota-windows")
+        self._fetch = FetchScheduler(
+            self._quota_fetchers, lambda: self.snapshot.upstreams, self._apply_readings
+        )
+        self._fetch.start()
         self._emit(Event("started", self.endpoint))
 
     async def stop(self) -> None:
         if self._admin_token is not None:  # first, so the CLI stops finding a closing gateway
             await asyncio.to_thread(remove_run_file, self.data_dir, self._admin_token)
             self._admin_token = None
-        for task in (self._reload_task, self._retention_task, self._health_task):
+        if self._fetch is not None:
+            await self._fetch.stop()
+            self._fetch = None
+        for task in (
+            self._reload_task,
+            self._retention_task,
+            self._health_task,
+            self._quota_task,
+        ):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._reload_task = self._retention_task = self._health_task = None
+        self._quota_task = None
         was_running = self._runner is not None
         if self._runner is not None:
             await self._runner.cleanup()  # waits for in-flight requests, then closes
@@ -288,6 +322,7 @@ class GatewayService:
         snapshot = await asyncio.to_thread(self._build_snapshot)
         if self._runtime is not None:
             self._runtime.install(snapshot)
+            await self._seed_usage()
         self._emit(Event("reloaded", str(snapshot.revision)))
         return snapshot
 
@@ -361,6 +396,54 @@ class GatewayService:
         """Wait until every request logged so far is in logs.db."""
         if self._logs is not None:
             await self._logs.aflush()
+
+    # quota windows and budgets -------------------------------------------------------------
+
+    def quota(self) -> list[WindowState]:
+        """Every connection's quota windows: used, limit, remaining %, reset, countdown."""
+        return self.runtime.usage.states(budgets=False)
+
+    def budgets(self) -> list[WindowState]:
+        """Every budget, with what its current day, week or month has spent."""
+        return self.runtime.usage.states(budgets=True)
+
+    async def _seed_usage(self, *, remember_events: bool = False) -> None:
+        """Fill new limits in from request_log (and, at start, the events already fired)."""
+        runtime = self.runtime
+        limits, runtime.unseeded = runtime.unseeded, []
+        if not limits and not remember_events:
+            return
+        usage, tiers = runtime.usage, runtime.snapshot.tiers
+        now = usage.clock()
+        path = self.data_dir / LOGS_DB_NAME
+
+        def read() -> tuple[dict[tuple[str, str, str], Any], list[Any]]:
+            conn = open_connection(path, readonly=True)
+            try:
+                fired = load_fired(conn, now - KEEP_S) if remember_events else []
+                return read_seed(conn, limits, tiers, now), fired
+            finally:
+                conn.close()
+
+        seeds, fired = await asyncio.to_thread(read)
+        usage.book.remember(fired)
+        usage.seed(seeds)
+
+    async def _keep_ticking(self) -> None:
+        # Windows that end with no traffic still reset (and say so) within this interval.
+        while True:
+            await asyncio.sleep(self._quota_interval)
+            try:
+                self.runtime.usage.tick()
+            except Exception:
+                log.exception("quota window update failed")
+
+    def _apply_readings(self, upstream: Upstream, readings: list[Reading]) -> None:
+        for reading in readings:
+            self.runtime.usage.apply_reading(upstream.connection, reading)
+
+    def _emit_usage(self, kind: str, detail: str, data: Mapping[str, object]) -> None:
+        self._emit(Event(kind, detail, data))
 
     # response cache -------------------------------------------------------------------------
 

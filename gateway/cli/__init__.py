@@ -7,7 +7,16 @@ import sys
 from collections.abc import Sequence
 
 from gateway import __version__
-from gateway.cli import config_cmd, health_cmd, logs_cmd, manage, price_cmd, serve, usage_cmd
+from gateway.cli import (
+    config_cmd,
+    health_cmd,
+    logs_cmd,
+    manage,
+    price_cmd,
+    quota_cmd,
+    serve,
+    usage_cmd,
+)
 from gateway.cli.common import CliError, common_options, port_number
 from gateway.config.commands import ConfigError
 from gateway.config.file_format import ConfigFileError
@@ -34,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     health_cmd.register(commands, common)
     usage_cmd.register(commands, common)
     price_cmd.register(commands, common)
+    quota_cmd.register(commands, common)
     return parser
 
 

@@ -22,20 +22,24 @@ from gateway.config.file_format import (
     NAME_PATTERN,
     NAME_RULE,
     ApiKeyEntry,
+    BudgetEntry,
     ComboEntry,
     ConnectionEntry,
     PriceEntry,
+    QuotaEntry,
     format_validation_error,
 )
 from gateway.config.settings import coerce_setting
 from gateway.config.store import ConfigStore
 from gateway.config.validation import (
+    check_budgets,
     check_combos,
     check_connection,
     check_custom_aliases,
     check_exposure,
     check_model_aliases,
     check_providers,
+    check_quotas,
     price_key,
 )
 from gateway.providers.catalog import Catalog
@@ -386,3 +390,68 @@ def remove_price(ctx: Context, model: str) -> str:
     if not write_with_secrets(ctx, [], write):
         raise ConfigError(f"no price of yours for {model!r} (see `switchboard price list`)")
     return key
+
+
+# quota windows and budgets ------------------------------------------------------------------
+
+
+def quota_row(entry: QuotaEntry) -> repo.QuotaRow:
+    from gateway.usage.limits import weekday_number
+
+    return repo.QuotaRow(
+        entry.connection,
+        entry.window,
+        entry.limit,
+        entry.unit,
+        entry.reset_hour,
+        weekday_number(entry.reset_weekday),
+        entry.reset_day,
+        entry.timezone,
+    )
+
+
+def budget_row(entry: BudgetEntry) -> repo.BudgetRow:
+    return repo.BudgetRow(entry.scope, entry.name, entry.period, entry.limit_usd)
+
+
+def set_quota(ctx: Context, entry: QuotaEntry) -> None:
+    """Set (or replace) one quota window of a connection."""
+    connections = [c.name for c in ctx.store.state().connections]
+    if problems := check_quotas([("quota", entry)], connections):
+        raise ConfigError("\n".join(problems))
+    row = quota_row(entry)
+    write_with_secrets(ctx, [], lambda conn, _: repo.upsert_quota(conn, row))
+
+
+def remove_quota(ctx: Context, connection: str, window: str | None = None) -> int:
+    """Remove one window (or every window) you set on a connection; how many."""
+    removed = write_with_secrets(
+        ctx, [], lambda conn, _: repo.delete_quota(conn, connection, window)
+    )
+    if not removed:
+        what = f"{window} window" if window else "quota window"
+        raise ConfigError(f"no {what} of yours on {connection!r} (see `switchboard quota`)")
+    return removed
+
+
+def set_budget(ctx: Context, entry: BudgetEntry) -> None:
+    state = ctx.store.state()
+    problems = check_budgets(
+        [("budget", entry)],
+        ctx.catalog,
+        [c.name for c in state.connections],
+        [k.name for k in state.api_keys],
+    )
+    if problems:
+        raise ConfigError("\n".join(problems))
+    row = budget_row(entry)
+    write_with_secrets(ctx, [], lambda conn, _: repo.upsert_budget(conn, row))
+
+
+def remove_budget(ctx: Context, scope: str, name: str, period: str | None = None) -> int:
+    removed = write_with_secrets(
+        ctx, [], lambda conn, _: repo.delete_budget(conn, scope, name, period)
+    )
+    if not removed:
+        raise ConfigError(f"no budget for {scope} {name!r} (see `switchboard budget list`)")
+    return removed

@@ -128,6 +128,36 @@ class PriceEntry(_Strict):
     cache_write: float | None = Field(default=None, ge=0, le=1_000_000, allow_inf_nan=False)
 
 
+class QuotaEntry(_Strict):
+    """A quota window on one connection (docs/usage.md "Quota windows")."""
+
+    connection: Name
+    window: Literal["5h", "daily", "weekly", "monthly"]
+    limit: float = Field(gt=0, le=1e15, allow_inf_nan=False)
+    unit: Literal["requests", "tokens", "usd"]
+    reset_hour: int = Field(default=0, ge=0, le=23)  # daily, weekly, monthly
+    reset_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"  # weekly
+    reset_day: int = Field(default=1, ge=1, le=31)  # monthly; clamped to the month's length
+    timezone: str = "UTC"  # an IANA name, or "local"
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_zone(cls, value: str) -> str:
+        from gateway.usage.windows import zone
+
+        zone(value)
+        return value
+
+
+class BudgetEntry(_Strict):
+    """A USD budget per calendar day, week or month (docs/usage.md "Budgets")."""
+
+    scope: Literal["connection", "provider", "tier", "key"]
+    name: str = Field(min_length=1, max_length=200)
+    period: Literal["day", "week", "month"]
+    limit_usd: float = Field(gt=0, le=1e12, allow_inf_nan=False)
+
+
 # "alias/model" or "alias/*"; the prefix is checked against the catalog in validation.py.
 _PRICE_KEY = r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}/\S{1,200}$"
 
@@ -141,6 +171,8 @@ class ConfigFile(_Strict):
     model_aliases: dict[Annotated[str, Field(pattern=_ALIAS_NAME)], _MODEL_PATTERN] = {}
     providers: dict[str, ProviderEntry] = {}  # by catalog provider id
     prices: dict[Annotated[str, Field(pattern=_PRICE_KEY)], PriceEntry] = {}  # your prices
+    quotas: list[QuotaEntry] = []  # quota windows per connection
+    budgets: list[BudgetEntry] = []  # USD per day, week or month
 
 
 def format_validation_error(error: ValidationError, data: Any) -> str:

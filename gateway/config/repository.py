@@ -77,6 +77,30 @@ class PriceOverrideRow:
 
 
 @dataclass(frozen=True, slots=True)
+class QuotaRow:
+    """A quota window the user set on a connection (docs/usage.md "Quota windows")."""
+
+    connection: str  # its name
+    window: str  # 5h, daily, weekly or monthly
+    limit: float
+    unit: str  # requests, tokens or usd
+    reset_hour: int = 0
+    reset_weekday: int = 0  # 0 = Monday
+    reset_day: int = 1
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetRow:
+    """A USD budget per day, week or month for a connection, provider, tier or client key."""
+
+    scope: str  # connection, provider, tier or key
+    name: str
+    period: str  # day, week or month
+    limit_usd: float
+
+
+@dataclass(frozen=True, slots=True)
 class ConfigState:
     """Everything the gateway's snapshot is built from, read in one transaction."""
 
@@ -88,6 +112,8 @@ class ConfigState:
     model_aliases: tuple[tuple[str, str], ...] = ()  # (alias, target)
     providers: tuple[ProviderSettingsRow, ...] = ()
     price_overrides: tuple[PriceOverrideRow, ...] = ()
+    quotas: tuple[QuotaRow, ...] = ()
+    budgets: tuple[BudgetRow, ...] = ()
 
 
 def new_id() -> str:
@@ -105,6 +131,8 @@ def read_state(conn: apsw.Connection) -> ConfigState:
             model_aliases=list_model_aliases(conn),
             providers=list_provider_settings(conn),
             price_overrides=list_price_overrides(conn),
+            quotas=list_quotas(conn),
+            budgets=list_budgets(conn),
         )
     return state
 
@@ -216,7 +244,9 @@ def upsert_connection(conn: apsw.Connection, row: ConnectionRow) -> None:
 
 def delete_connection(conn: apsw.Connection, name: str) -> bool:
     conn.execute("DELETE FROM connections WHERE name = ?", (name,))
-    return conn.changes() > 0
+    removed = conn.changes() > 0
+    conn.execute("DELETE FROM quota_windows WHERE connection = ?", (name,))  # its own limits
+    return removed
 
 
 # combos -----------------------------------------------------------------------------------
@@ -425,3 +455,74 @@ def upsert_price_override(conn: apsw.Connection, row: PriceOverrideRow) -> None:
 def delete_price_override(conn: apsw.Connection, model: str) -> bool:
     conn.execute("DELETE FROM price_overrides WHERE model = ?", (model,))
     return conn.changes() > 0
+
+
+# quota windows and budgets ------------------------------------------------------------------
+
+_QUOTA_COLUMNS = (
+    "connection, window, limit_value, unit, reset_hour, reset_weekday, reset_day, timezone"
+)
+
+
+def list_quotas(conn: apsw.Connection) -> tuple[QuotaRow, ...]:
+    rows = conn.execute(f"SELECT {_QUOTA_COLUMNS} FROM quota_windows ORDER BY connection, window")
+    return tuple(QuotaRow(*row) for row in rows)
+
+
+def upsert_quota(conn: apsw.Connection, row: QuotaRow) -> None:
+    conn.execute(
+        f"INSERT INTO quota_windows({_QUOTA_COLUMNS}, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, "
+        "?, ?) ON CONFLICT(connection, window) DO UPDATE SET limit_value = excluded.limit_value, "
+        "unit = excluded.unit, reset_hour = excluded.reset_hour, "
+        "reset_weekday = excluded.reset_weekday, reset_day = excluded.reset_day, "
+        "timezone = excluded.timezone, updated_at = excluded.updated_at",
+        (
+            row.connection,
+            row.window,
+            row.limit,
+            row.unit,
+            row.reset_hour,
+            row.reset_weekday,
+            row.reset_day,
+            row.timezone,
+            time.time(),
+        ),
+    )
+
+
+def delete_quota(conn: apsw.Connection, connection: str, window: str | None) -> int:
+    """Remove one window of a connection, or all of them (``window`` None); how many."""
+    if window is None:
+        conn.execute("DELETE FROM quota_windows WHERE connection = ?", (connection,))
+    else:
+        conn.execute(
+            "DELETE FROM quota_windows WHERE connection = ? AND window = ?", (connection, window)
+        )
+    return conn.changes()
+
+
+def list_budgets(conn: apsw.Connection) -> tuple[BudgetRow, ...]:
+    rows = conn.execute(
+        "SELECT scope, name, period, limit_usd FROM budgets ORDER BY scope, name, period"
+    )
+    return tuple(BudgetRow(*row) for row in rows)
+
+
+def upsert_budget(conn: apsw.Connection, row: BudgetRow) -> None:
+    conn.execute(
+        "INSERT INTO budgets(scope, name, period, limit_usd, updated_at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT(scope, name, period) DO UPDATE SET limit_usd = excluded.limit_usd, "
+        "updated_at = excluded.updated_at",
+        (row.scope, row.name, row.period, row.limit_usd, time.time()),
+    )
+
+
+def delete_budget(conn: apsw.Connection, scope: str, name: str, period: str | None) -> int:
+    if period is None:
+        conn.execute("DELETE FROM budgets WHERE scope = ? AND name = ?", (scope, name))
+    else:
+        conn.execute(
+            "DELETE FROM budgets WHERE scope = ? AND name = ? AND period = ?",
+            (scope, name, period),
+        )
+    return conn.changes()

@@ -6,6 +6,7 @@ table, so a setting cannot exist in one place and be missing from another.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,17 @@ class SettingSpec:
     maximum: float | None = None
     choices: tuple[str, ...] | None = None
     allow_empty: bool = False  # strings only: "" is a meaningful value (e.g. "no text")
+    check: Callable[[str], str | None] | None = None  # strings only: the problem, if any
+
+
+def _time_zone_problem(value: str) -> str | None:
+    from gateway.usage.windows import WindowError, zone
+
+    try:
+        zone(value)
+    except WindowError as exc:
+        return f"{exc}, or local"
+    return None
 
 
 THINKING_MODES = ("passthrough", "off", "fixed", "adaptive")
@@ -227,6 +239,23 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Start the desktop app when you log in (Windows Run key, macOS LaunchAgent, "
         "XDG autostart entry).",
     ),
+    SettingSpec(
+        "quota_threshold_percent",
+        float,
+        99.0,
+        "A connection at or above this share of any quota window is skipped until that "
+        "window resets (docs/usage.md).",
+        1,
+        100,
+    ),
+    SettingSpec(
+        "budget_timezone",
+        str,
+        "local",
+        "Time zone whose calendar days, weeks (from Monday) and months budgets follow: an "
+        "IANA name such as Europe/Paris, or local (this machine's).",
+        check=_time_zone_problem,
+    ),
 )
 
 SETTINGS_BY_NAME: dict[str, SettingSpec] = {spec.name: spec for spec in SETTINGS}
@@ -255,6 +284,8 @@ def coerce_setting(name: str, value: Any) -> bool | int | float | str:
             raise SettingError(
                 f"settings.{name}: must be one of {', '.join(spec.choices)}, got {value!r}"
             )
+        if spec.check is not None and (problem := spec.check(value)):
+            raise SettingError(f"settings.{name}: {problem}")
         return value
     if isinstance(value, bool):
         raise SettingError(f"settings.{name}: expected a number, got {value!r}")

@@ -15,6 +15,7 @@ from gateway.config.settings import SETTINGS_BY_NAME, coerce_setting, defaults
 from gateway.providers.catalog import Catalog, ProviderInfo
 from gateway.providers.pricing import ModelPrice, PriceBook
 from gateway.security.secrets import Secrets, SecretStoreError
+from gateway.usage.limits import Limit, QuotaSpec, budget_limits, quota_limits, weekday_number
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 _EMPTY_WINDOWS: Mapping[str, int] = MappingProxyType({})
@@ -56,6 +57,8 @@ class Settings:
     notify_login_needed: bool = True
     notify_gateway_failed: bool = True
     start_at_login: bool = False
+    quota_threshold_percent: float = 99.0
+    budget_timezone: str = "local"
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, object]) -> Settings:
@@ -117,6 +120,9 @@ class Snapshot:
         default_factory=lambda: MappingProxyType({})
     )
     prices: PriceBook = field(default_factory=PriceBook.empty)  # what each request costs
+    # Quota windows and budgets (docs/usage.md); tiers: upstream provider -> catalog tier.
+    limits: tuple[Limit, ...] = ()
+    tiers: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
 
     @classmethod
     def empty(cls) -> Snapshot:
@@ -236,7 +242,76 @@ def build_snapshot(state: ConfigState, catalog: Catalog, secrets: Secrets) -> Sn
         hidden_providers=frozenset(p.provider for p in state.providers if p.hidden),
         key_policies=MappingProxyType(policies),
         prices=prices,
+        limits=tuple(usage_limits(state, catalog, _providers_of(upstreams, catalog), settings)),
+        tiers=MappingProxyType(
+            {u.provider: info.tier for u in upstreams if (info := _info(u, catalog)) is not None}
+        ),
     )
+
+
+def _info(upstream: Upstream, catalog: Catalog) -> ProviderInfo | None:
+    return catalog.get(upstream.provider.split(":", 1)[0])  # custom: "custom-openai:alias"
+
+
+def _providers_of(upstreams: list[Upstream], catalog: Catalog) -> list[tuple[str, str]]:
+    return [
+        (u.connection, found.id if (found := _info(u, catalog)) is not None else "")
+        for u in upstreams
+    ]
+
+
+def offline_limits(state: ConfigState, catalog: Catalog) -> tuple[list[Limit], dict[str, str]]:
+    """The limits and tiers (by logged provider) without reading secrets: for the CLI."""
+    connections: list[tuple[str, str]] = []
+    tiers: dict[str, str] = {}
+    for row in state.connections:
+        info = provider_for(row.provider, row.dialect, catalog)
+        if info is None or not row.enabled:
+            continue
+        connections.append((row.name, info.id))
+        logged = f"{info.id}:{row.alias}" if info.custom and row.alias else info.id
+        tiers[logged] = info.tier
+    settings = Settings.from_stored(state.settings)
+    return usage_limits(state, catalog, connections, settings), tiers
+
+
+def usage_limits(
+    state: ConfigState, catalog: Catalog, connections: list[tuple[str, str]], settings: Settings
+) -> list[Limit]:
+    """The quota windows of ``connections`` ((name, catalog provider id) of each enabled
+    one), then every budget."""
+    user: dict[str, list[QuotaSpec]] = {}
+    for row in state.quotas:
+        user.setdefault(row.connection, []).append(
+            QuotaSpec(
+                row.window,  # type: ignore[arg-type]
+                row.limit,
+                row.unit,  # type: ignore[arg-type]
+                row.reset_hour,
+                row.reset_weekday,
+                row.reset_day,
+                row.timezone,
+            )
+        )
+    shipped: dict[str, list[QuotaSpec]] = {}
+    for info in catalog.providers:
+        shipped[info.id] = [
+            QuotaSpec(
+                w.window,
+                w.limit,
+                w.unit,
+                w.reset_hour,
+                weekday_number(w.reset_weekday),
+                w.reset_day,
+                w.timezone,
+            )
+            for w in info.quota_windows
+        ]
+    budgets = [(b.scope, b.name, b.period, b.limit_usd) for b in state.budgets]
+    return [
+        *quota_limits(connections, user, shipped),
+        *budget_limits(budgets, settings.budget_timezone),
+    ]
 
 
 def price_book(state: ConfigState, catalog: Catalog) -> PriceBook:

@@ -16,25 +16,30 @@ from gateway.config import repository as repo
 from gateway.config.commands import (
     ConfigError,
     Context,
+    budget_row,
     combo_row,
     connection_row,
     entry_from_row,
     price_row,
+    quota_row,
     secret_name,
     write_with_secrets,
 )
 from gateway.config.file_format import ConfigFile
 from gateway.config.settings import coerce_setting
 from gateway.config.validation import (
+    check_budgets,
     check_combos,
     check_connection,
     check_custom_aliases,
     check_exposure,
     check_model_aliases,
     check_providers,
+    check_quotas,
     price_key,
 )
 from gateway.security.api_keys import display_prefix, generate_key, hash_key
+from gateway.usage.windows import WEEKDAYS
 
 
 @dataclass
@@ -46,6 +51,8 @@ class ImportReport:
     model_aliases: int = 0
     providers: int = 0
     prices: int = 0
+    quotas: int = 0
+    budgets: int = 0
     generated_keys: list[tuple[str, str]] = field(default_factory=list)  # (name, plaintext)
 
 
@@ -128,6 +135,17 @@ def import_config(ctx: Context, file: ConfigFile) -> ImportReport:
         if owner is not None and owner != name:
             problems.append(f"api_keys ({name!r}).key: that key is already registered as {owner!r}")
 
+    connection_names = {c.name for c in state.connections} | incoming_names
+    problems += check_quotas(
+        [(f"quotas[{i}]", q) for i, q in enumerate(file.quotas)], connection_names
+    )
+    problems += check_budgets(
+        [(f"budgets[{i}]", b) for i, b in enumerate(file.budgets)],
+        ctx.catalog,
+        connection_names,
+        set(active_keys) | set(key_entries),
+    )
+
     if problems:
         raise ConfigError("\n".join(problems))
 
@@ -173,6 +191,10 @@ def import_config(ctx: Context, file: ConfigFile) -> ImportReport:
             )
         for key, price in prices.items():
             repo.upsert_price_override(conn, price_row(key, price))
+        for quota in file.quotas:
+            repo.upsert_quota(conn, quota_row(quota))
+        for budget in file.budgets:
+            repo.upsert_budget(conn, budget_row(budget))
 
     write_with_secrets(ctx, pending, write)
     for entry in file.connections:
@@ -188,6 +210,8 @@ def import_config(ctx: Context, file: ConfigFile) -> ImportReport:
         model_aliases=len(file.model_aliases),
         providers=len(file.providers),
         prices=len(prices),
+        quotas=len(file.quotas),
+        budgets=len(file.budgets),
         generated_keys=[(name, plain) for name, plain, generated in key_plan if generated],
     )
 
@@ -229,7 +253,31 @@ def export_config(ctx: Context, *, with_secrets: bool = False) -> dict[str, Any]
         }
     if state.price_overrides:
         exported["prices"] = {row.model: _price(row) for row in state.price_overrides}
+    if state.quotas:
+        exported["quotas"] = [_quota(row) for row in state.quotas]
+    if state.budgets:
+        exported["budgets"] = [
+            {"scope": b.scope, "name": b.name, "period": b.period, "limit_usd": b.limit_usd}
+            for b in state.budgets
+        ]
     return exported
+
+
+def _quota(row: repo.QuotaRow) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "connection": row.connection,
+        "window": row.window,
+        "limit": row.limit,
+        "unit": row.unit,
+    }
+    if row.window != "5h":
+        item["reset_hour"] = row.reset_hour
+        item["timezone"] = row.timezone
+    if row.window == "weekly":
+        item["reset_weekday"] = WEEKDAYS[row.reset_weekday]
+    if row.window == "monthly":
+        item["reset_day"] = row.reset_day
+    return item
 
 
 def _price(row: repo.PriceOverrideRow) -> dict[str, float]:

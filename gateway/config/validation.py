@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
+from typing import get_args
 
-from gateway.config.file_format import ComboEntry, ConnectionEntry
-from gateway.providers.catalog import Catalog
+from gateway.config.file_format import BudgetEntry, ComboEntry, ConnectionEntry, QuotaEntry
+from gateway.providers.catalog import Catalog, Tier
 
 MAX_COMBO_DEPTH = 3
 
@@ -207,3 +208,51 @@ def _find_cycle(start: str, graph: Mapping[str, Sequence[str]]) -> list[str] | N
 def _depth(name: str, graph: Mapping[str, Sequence[str]]) -> int:
     children = [t for t in graph.get(name, ()) if "/" not in t and t in graph]
     return 1 + max((_depth(child, graph) for child in children), default=0)
+
+
+def check_quotas(
+    entries: Sequence[tuple[str, QuotaEntry]], connections: Iterable[str]
+) -> list[str]:
+    """Each window names a known connection, once per kind."""
+    known = set(connections)
+    problems: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    for where, entry in entries:
+        if entry.connection not in known:
+            problems.append(
+                f"{where}.connection: no connection named {entry.connection!r} "
+                "(see `switchboard connection list`)"
+            )
+        if (entry.connection, entry.window) in seen:
+            problems.append(f"{where}: a second {entry.window} window for {entry.connection!r}")
+        seen.add((entry.connection, entry.window))
+    return problems
+
+
+def check_budgets(
+    entries: Sequence[tuple[str, BudgetEntry]],
+    catalog: Catalog,
+    connections: Iterable[str],
+    keys: Iterable[str],
+) -> list[str]:
+    """Each budget names something that exists: a connection, a catalog provider, a tier or
+    an active client key."""
+    known = {
+        "connection": set(connections),
+        "provider": {p.id for p in catalog.providers if not p.custom},
+        "tier": set(get_args(Tier)),
+        "key": set(keys),
+    }
+    problems: list[str] = []
+    seen: set[tuple[str, str, str]] = set()
+    for where, entry in entries:
+        names = known[entry.scope]
+        if entry.name not in names:
+            problems.append(
+                f"{where}.name: no {entry.scope} named {entry.name!r} "
+                f"(known: {', '.join(sorted(names)) or 'none'})"
+            )
+        if (entry.scope, entry.name, entry.period) in seen:
+            problems.append(f"{where}: a second {entry.period} budget for {entry.name!r}")
+        seen.add((entry.scope, entry.name, entry.period))
+    return problems

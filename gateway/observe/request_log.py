@@ -108,13 +108,18 @@ class LogEntry:
 
 
 class RequestLog:
-    def __init__(self, writer: DbWriter) -> None:
+    def __init__(
+        self, writer: DbWriter, on_record: Callable[[LogEntry], None] | None = None
+    ) -> None:
         self._writer = writer
+        self.on_record = on_record  # sees every settled entry (quota counters)
 
     def record(self, entry: LogEntry, prices: PriceBook | None = None) -> None:
         """Settle the request's usage (estimate, price it with ``prices``) and queue its row."""
         settle(entry, prices or _NO_PRICES)
         self._writer.append(INSERT_SQL, entry.row())
+        if self.on_record is not None:
+            self.on_record(entry)
 
 
 _NO_PRICES = PriceBook.empty()

@@ -73,6 +73,30 @@ class ModelInfo(BaseModel):
         return self
 
 
+class QuotaWindowInfo(BaseModel):
+    """A plan limit the provider publishes (docs/usage.md "Quota windows"); ``source`` is
+    the public page that states it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window: Literal["5h", "daily", "weekly", "monthly"]
+    limit: float = Field(gt=0)
+    unit: Literal["requests", "tokens", "usd"]
+    reset_hour: int = Field(default=0, ge=0, le=23)
+    reset_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    reset_day: int = Field(default=1, ge=1, le=31)
+    timezone: str = "UTC"
+    source: str = Field(min_length=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_zone(cls, value: str) -> str:
+        from gateway.usage.windows import zone
+
+        zone(value)  # WindowError is a ValueError: pydantic reports it on the field
+        return value
+
+
 class ProviderInfo(BaseModel):
     """One upstream provider (or, with ``custom``, the template for user-defined ones)."""
 
@@ -91,6 +115,7 @@ class ProviderInfo(BaseModel):
     key_required: bool = Field(default=True, strict=True)
     docs_url: str | None = None
     models: tuple[ModelInfo, ...] = ()
+    quota_windows: tuple[QuotaWindowInfo, ...] = ()  # public plan limits, where published
 
     @field_validator("id", "alias")
     @classmethod

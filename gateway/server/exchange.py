@@ -45,6 +45,7 @@ from gateway.server.errors import GatewayError, error_response
 from gateway.server.passthrough import passed_headers, relay_body, relay_stream
 from gateway.server.runtime import Runtime
 from gateway.server.translated import translate_body, translate_stream
+from gateway.usage.gate import admit_budget
 
 _LARGE_BODY = 1 << 20
 EXTENDED_CONTEXT_SUFFIX = "[1m]"
@@ -91,6 +92,8 @@ async def serve(
     runtime.key_limits.admit(
         entry.key_name, snapshot.key_policies, asked, counted=not call.endpoint
     )
+    if not call.endpoint:  # token counting costs nothing
+        admit_budget(runtime.usage, entry.key_name)
     # After the key's own checks: a replayed answer must not skip them.
     if (replayed := await runtime.replays.begin(request, snapshot, call, entry)) is not None:
         return replayed  # an idempotent repeat, a cache hit or an identical request's answer
@@ -142,6 +145,11 @@ async def serve(
             why := router.blocked(upstream.connection_id, upstream.provider, target.model)
         ) is not None:
             attempts.skip(target, why)
+            continue
+        if (spent := runtime.usage.blocked(upstream.connection, upstream.provider)) is not None:
+            # The reset is wall-clock time; attempts count in the router's clock.
+            wait = spent.until - runtime.usage.clock()
+            attempts.skip(target, spent.reason, router.clock() + max(wait, 0.0))
             continue
         more = index < len(usable) - 1 and attempts.tried + 1 < attempts.limit
         entry.provider, entry.connection = upstream.provider, upstream.connection

@@ -16,6 +16,8 @@ from gateway.routing.credentials import Credentials
 from gateway.routing.router import Router
 from gateway.server.key_limits import KeyLimits
 from gateway.server.replays import Replays
+from gateway.usage.limits import Limit
+from gateway.usage.tracker import UsageTracker
 
 
 @dataclass
@@ -31,6 +33,8 @@ class Runtime:
     keepalive_s: float = 15.0  # translated streams: a ping after this long without a byte
     credentials: Credentials = field(default_factory=Credentials)  # auth refresh, single-flight
     replays: Replays = field(default_factory=Replays)  # idempotency, dedup, response cache
+    usage: UsageTracker = field(default_factory=UsageTracker)  # quota windows and budgets
+    unseeded: list[Limit] = field(default_factory=list)  # new limits the service must seed
 
     def __post_init__(self) -> None:
         self.install(self.snapshot)
@@ -46,6 +50,9 @@ class Runtime:
             BreakerConfig(settings.connection_breaker_failures, settings.connection_breaker_open_s),
         )
         self.key_limits.configure(snapshot.key_policies)
+        self.unseeded += self.usage.configure(
+            snapshot.limits, snapshot.tiers, settings.quota_threshold_percent
+        )
         self.snapshot = snapshot
 
 

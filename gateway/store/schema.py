@@ -152,6 +152,31 @@ CREATE TABLE price_overrides(
 );
 """,
     ),
+    Migration(
+        name="0007_quota_budgets",
+        sql="""
+CREATE TABLE quota_windows(
+    connection TEXT NOT NULL,
+    window TEXT NOT NULL,
+    limit_value REAL NOT NULL,
+    unit TEXT NOT NULL,
+    reset_hour INTEGER NOT NULL DEFAULT 0,
+    reset_weekday INTEGER NOT NULL DEFAULT 0,
+    reset_day INTEGER NOT NULL DEFAULT 1,
+    timezone TEXT NOT NULL DEFAULT 'UTC',
+    updated_at REAL NOT NULL,
+    PRIMARY KEY(connection, window)
+);
+CREATE TABLE budgets(
+    scope TEXT NOT NULL,
+    name TEXT NOT NULL,
+    period TEXT NOT NULL,
+    limit_usd REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY(scope, name, period)
+);
+""",
+    ),
 )
 
 LOGS_MIGRATIONS: tuple[Migration, ...] = (
@@ -215,5 +240,21 @@ ALTER TABLE request_log ADD COLUMN price_source TEXT;
 """
         + _USAGE_HOURLY
         + _BACKFILL_USAGE,
+    ),
+    Migration(
+        # Quota counters read one connection's recent requests at start; quota events fire
+        # once per window (docs/usage.md "Events"), also across restarts.
+        name="0005_quota_events",
+        sql="""
+CREATE INDEX request_log_connection_ts ON request_log(connection, ts);
+CREATE TABLE quota_events(
+    scope TEXT NOT NULL,
+    window TEXT NOT NULL,
+    window_start REAL NOT NULL,
+    kind TEXT NOT NULL,
+    ts REAL NOT NULL,
+    PRIMARY KEY(scope, window, window_start, kind)
+) WITHOUT ROWID;
+""",
     ),
 )

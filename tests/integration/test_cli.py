@@ -113,9 +113,10 @@ def command_paths() -> list[tuple[str, ...]]:
 
 
 COMMAND_PATHS = command_paths()
-# A group that is also a command of its own (`switchboard health` shows, `health reset` acts)
+# A group that is also a command of its own (`switchboard health` shows, `health reset` acts;
+# `switchboard quota` shows, `quota set` acts)
 # runs without an action instead of printing usage.
-RUNNABLE_GROUPS = {("health",)}
+RUNNABLE_GROUPS = {("health",), ("quota",)}
 GROUPS = sorted({path[:-1] for path in COMMAND_PATHS if len(path) == 2} - RUNNABLE_GROUPS)
 
 

@@ -56,6 +56,25 @@ SAMPLE_ROWS: dict[str, list[tuple[str, tuple[str, ...], tuple[Any, ...]]]] = {
             ("box/*", 1.0, 2.0, 0.5, 1.0),
         ),
     ],
+    "0007_quota_budgets": [
+        (
+            "quota_windows",
+            ("connection", "window", "limit_value", "unit", "updated_at"),
+            ("work-openai", "5h", 200.0, "requests", 1.0),
+        ),
+        (
+            "budgets",
+            ("scope", "name", "period", "limit_usd", "updated_at"),
+            ("key", "laptop", "month", 50.0, 1.0),
+        ),
+    ],
+    "0005_quota_events": [
+        (
+            "quota_events",
+            ("scope", "window", "window_start", "kind", "ts"),
+            ("quota:connection:work", "5h", 1000.0, "quota_warning", 1200.0),
+        ),
+    ],
     "0002_response_cache": [
         (
             "response_cache",
