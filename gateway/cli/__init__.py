@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from gateway import __version__
-from gateway.cli import config_cmd, health_cmd, logs_cmd, manage, serve
+from gateway.cli import config_cmd, desktop, health_cmd, logs_cmd, manage, serve
 from gateway.cli.common import CliError, common_options, port_number
 from gateway.config.commands import ConfigError
 from gateway.config.file_format import ConfigFileError
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--port", type=port_number, help="gateway port (default: the port setting, 20128)"
     )
+    desktop.register_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve.register(commands, common)
     manage.register(commands, common)
@@ -41,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = getattr(args, "handler", None)
     try:
         if handler is None:
-            return serve.run_default(args)
+            return desktop.run_default(args)
         result: int = handler(args)
         return result
     except CliError as exc:

@@ -6,6 +6,7 @@ table, so a setting cannot exist in one place and be missing from another.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,9 +23,12 @@ class SettingSpec:
     maximum: float | None = None
     choices: tuple[str, ...] | None = None
     allow_empty: bool = False  # strings only: "" is a meaningful value (e.g. "no text")
+    pattern: str | None = None  # strings only: a regular expression the whole value matches
+    pattern_hint: str = ""  # what ``pattern`` accepts, in words, for the error message
 
 
 THINKING_MODES = ("passthrough", "off", "fixed", "adaptive")
+THEMES = ("system", "light", "dark")
 
 SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
@@ -195,6 +199,36 @@ SETTINGS: tuple[SettingSpec, ...] = (
         1024,
         128_000,
     ),
+    # The desktop app (docs/desktop.md); the headless gateway ignores these.
+    SettingSpec(
+        "start_minimized",
+        bool,
+        False,
+        "Desktop app: start in the tray without opening the main window.",
+    ),
+    SettingSpec(
+        "close_to_tray",
+        bool,
+        True,
+        "Desktop app: closing the main window keeps Switchboard running in the tray; when "
+        "false, closing it quits.",
+    ),
+    SettingSpec(
+        "theme",
+        str,
+        "system",
+        "Desktop app colours: system (follow the desktop), light or dark.",
+        choices=THEMES,
+    ),
+    SettingSpec(
+        "language",
+        str,
+        "system",
+        "Desktop app language: a code such as en or de, or system (the desktop's language; "
+        "English where no translation exists).",
+        pattern=r"system|[a-z]{2,3}([_-][A-Za-z0-9]{2,8})?",
+        pattern_hint="a language code such as en or pt_BR, or system",
+    ),
 )
 
 SETTINGS_BY_NAME: dict[str, SettingSpec] = {spec.name: spec for spec in SETTINGS}
@@ -223,6 +257,8 @@ def coerce_setting(name: str, value: Any) -> bool | int | float | str:
             raise SettingError(
                 f"settings.{name}: must be one of {', '.join(spec.choices)}, got {value!r}"
             )
+        if spec.pattern is not None and not re.fullmatch(spec.pattern, value):
+            raise SettingError(f"settings.{name}: expected {spec.pattern_hint}, got {value!r}")
         return value
     if isinstance(value, bool):
         raise SettingError(f"settings.{name}: expected a number, got {value!r}")

@@ -46,6 +46,10 @@ class Settings:
     system_prompt: str = ""
     thinking_mode: str = "passthrough"
     thinking_budget: int = 8192
+    start_minimized: bool = False
+    close_to_tray: bool = True
+    theme: str = "system"
+    language: str = "system"
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, object]) -> Settings:
