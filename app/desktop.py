@@ -87,8 +87,12 @@ class Desktop(QObject):
         """Open, start the gateway, then wait until quit; the exit code."""
         await self.open()
         await self.start()
-        assert self._done is not None
-        return await self._done
+        return await self.closed()
+
+    async def closed(self) -> int:
+        """Wait until the app has quit (gateway stopped, thread ended); the exit code."""
+        assert self._done is not None, "open() first"
+        return await asyncio.shield(self._done)
 
     async def open(self) -> None:
         self._done = asyncio.get_running_loop().create_future()

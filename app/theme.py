@@ -88,6 +88,10 @@ class ThemeManager(QObject):
         self.theme = theme if theme in THEMES else "system"
         self.dark = is_dark(self.theme)
         self._app.setPalette(palette_for(self.dark))
+        # Style sheets resolve palette(...) when they are set: set them again.
+        for widget in self._app.allWidgets():
+            if sheet := widget.styleSheet():
+                widget.setStyleSheet(sheet)
 
     def _system_changed(self, *_: object) -> None:
         if self.theme == "system":

@@ -307,7 +307,10 @@ class HomePage(QWidget):
 
     def request_new_key(self) -> None:
         """Ask for confirmation (non-blocking), then create a key and show it."""
-        if self.key_dialog is not None or self._bridge.state != RUNNING:
+        if self._bridge.state != RUNNING:
+            return
+        if self.key_dialog is not None and self.key_dialog.isVisible():
+            self.key_dialog.raise_()
             return
         box = QMessageBox(self)
         box.setObjectName("create-key")
@@ -331,7 +334,8 @@ class HomePage(QWidget):
         try:
             confirmed = await ask(box, create)
         finally:
-            self.key_dialog = None
+            if self.key_dialog is box:
+                self.key_dialog = None
         if confirmed:
             await self.create_key()
 

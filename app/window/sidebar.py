@@ -35,11 +35,18 @@ class Sidebar(QListWidget):
         self.setFrameShape(QListWidget.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setAccessibleName(self.tr("Pages"))
+        self.setStyleSheet(
+            "QListWidget#sidebar { background: palette(base); padding: 10px 8px; outline: 0;"
+            " show-decoration-selected: 1; }"
+            "QListWidget#sidebar::item { padding: 4px 8px; border-radius: 6px; }"
+            "QListWidget#sidebar::item:selected {"
+            " background: palette(highlight); color: palette(highlighted-text); }"
+        )
 
     def add_page(self, page_id: str, title: str, icon: str) -> None:
         item = QListWidgetItem(page_icon(icon), title)
         item.setData(PAGE_ID_ROLE, page_id)
-        item.setSizeHint(QSize(self.WIDTH - 8, 36))
+        item.setSizeHint(QSize(self.WIDTH - 20, 34))
         self.addItem(item)
 
     def page_ids(self) -> list[str]:

@@ -115,7 +115,10 @@ class Card(QFrame):
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("card")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setStyleSheet(
+            "QFrame#card { background: palette(alternate-base);"
+            " border: 1px solid palette(midlight); border-radius: 8px; }"
+        )
         self.title = QLabel(title, self)
         font = self.title.font()
         font.setBold(True)

@@ -116,7 +116,6 @@ class DesktopFactory:
                 desktop.bridge.close()
                 continue
             desktop.quit()
-            if desktop._done is not None:
-                await desktop._done
+            await desktop.closed()
             desktop.window.deleteLater()
         self.made.clear()
