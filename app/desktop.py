@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from app.bridge import GatewayBridge
@@ -128,8 +128,15 @@ class Desktop(QObject):
                     "closing it quits Switchboard and stops the gateway."
                 )
             )
-        if not (self.settings.start_minimized and self.tray is not None):
+        minimized = self.settings.start_minimized and self.tray is not None
+        if not minimized:
             window.bring_forward()
+        log.info(
+            "window %s; system tray %s (Qt platform %s)",
+            "hidden (start minimized)" if minimized else "shown",
+            "available" if self.tray is not None else "not available",
+            QGuiApplication.platformName(),
+        )
         self.live.start()
 
     async def start(self) -> bool:

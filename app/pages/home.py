@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
-    QTabWidget,
+    QTabBar,
     QVBoxLayout,
     QWidget,
 )
@@ -37,6 +37,7 @@ from gateway.observe.today import TodaySummary
 from gateway.service import Event
 
 REPAINT_MS = 250
+DEFAULT_ENDPOINT = "http://127.0.0.1:20128"  # shown in snippets before the first start
 STATUS_COLORS = {"running": "#2e9d4f", "degraded": "#d89b00", "stopped": "#8a8f98"}
 ERROR_COLOR = "#d0383c"
 
@@ -175,33 +176,31 @@ class HomePage(QWidget):
 
     def _snippets_card(self) -> Card:
         card = Card(self.tr("Set up your tools"))
-        self.snippet_tabs = QTabWidget()
+        self.snippet_tabs = QTabBar()
+        self.snippet_tabs.setExpanding(False)
         self.snippet_tabs.setDocumentMode(True)
-        self._snippet_views: dict[str, tuple[QLabel, QPlainTextEdit]] = {}
-        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        for snippet in snippets("http://127.0.0.1:20128", None):
-            tab = QWidget()
-            layout = QVBoxLayout(tab)
-            layout.setContentsMargins(0, 10, 0, 0)
-            where = hint_label("")
-            text = QPlainTextEdit()
-            text.setReadOnly(True)
-            text.setFont(mono)
-            text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-            text.setAccessibleName(self.tr("{tool} setup").format(tool=snippet.title))
-            lines = max(len(s.text.splitlines()) for s in snippets("", None))
-            text.setFixedHeight(text.fontMetrics().lineSpacing() * lines + 16)
-            copy = CopyButton(text.toPlainText)
-            copy.setObjectName(f"copy-{snippet.agent_id}")
-            buttons = QHBoxLayout()
-            buttons.addStretch(1)
-            buttons.addWidget(copy)
-            layout.addWidget(where)
-            layout.addWidget(text)
-            layout.addLayout(buttons)
-            self.snippet_tabs.addTab(tab, snippet.title)
-            self._snippet_views[snippet.agent_id] = (where, text)
+        self._snippets: dict[str, Snippet] = {}
+        for index, snippet in enumerate(snippets(DEFAULT_ENDPOINT, None)):
+            self.snippet_tabs.addTab(snippet.title)
+            self.snippet_tabs.setTabData(index, snippet.agent_id)
+            self._snippets[snippet.agent_id] = snippet
+        self.snippet_where = hint_label("")
+        self.snippet_view = QPlainTextEdit()
+        self.snippet_view.setReadOnly(True)
+        self.snippet_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.snippet_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.snippet_view.setAccessibleName(self.tr("Setup snippet"))
+        self.snippet_copy = CopyButton(self.snippet_view.toPlainText)
+        self.snippet_copy.setObjectName("copy-snippet")
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.snippet_copy)
         card.body.addWidget(self.snippet_tabs)
+        card.body.addWidget(self.snippet_where)
+        card.body.addWidget(self.snippet_view)
+        card.body.addLayout(buttons)
+        self.snippet_tabs.currentChanged.connect(lambda _: self._show_current_snippet())
+        self._show_current_snippet()
         return card
 
     # state ----------------------------------------------------------------------------------
@@ -223,8 +222,8 @@ class HomePage(QWidget):
         self.endpoint_field.set_value(endpoint)
         self._show_key(service.created_key, state == RUNNING)
         self._show_today(self._live.summary)
-        if endpoint:
-            self._show_snippets(endpoint, service.created_key, suggested_model(service.snapshot))
+        model = suggested_model(service.snapshot)
+        self._show_snippets(endpoint or DEFAULT_ENDPOINT, service.created_key, model)
 
     def _show_status(self, state: str) -> None:
         degraded = state == RUNNING and self._live.degraded
@@ -286,18 +285,25 @@ class HomePage(QWidget):
         self.unpriced_hint.setVisible(bool(summary.unpriced))
 
     def _show_snippets(self, endpoint: str, key: str | None, model: str) -> None:
-        for snippet in snippets(endpoint, key, model):
-            where, text = self._snippet_views[snippet.agent_id]
-            self._set_snippet(snippet, where, text)
+        self._snippets = {s.agent_id: s for s in snippets(endpoint, key, model)}
+        self._show_current_snippet()
 
-    @staticmethod
-    def _set_snippet(snippet: Snippet, where: QLabel, text: QPlainTextEdit) -> None:
-        where.setText(QCoreApplication.translate(SNIPPETS_CONTEXT, snippet.where))
-        if text.toPlainText() != snippet.text:
-            text.setPlainText(snippet.text)
+    def _show_current_snippet(self) -> None:
+        snippet = self._snippets[str(self.snippet_tabs.tabData(self.snippet_tabs.currentIndex()))]
+        self.snippet_where.setText(QCoreApplication.translate(SNIPPETS_CONTEXT, snippet.where))
+        view = self.snippet_view
+        if view.toPlainText() != snippet.text:
+            view.setPlainText(snippet.text)
+        # As tall as the snippet: no scroll bar, no empty space.
+        lines = view.document().blockCount()  # the final newline's empty line included
+        margin = view.document().documentMargin()
+        view.setFixedHeight(
+            int(view.fontMetrics().lineSpacing() * lines + 2 * margin + 2 * view.frameWidth() + 2)
+        )
 
     def snippet_text(self, agent_id: str) -> str:
-        return self._snippet_views[agent_id][1].toPlainText()
+        """The snippet for one tool, as the page shows and copies it."""
+        return self._snippets[agent_id].text
 
     # actions --------------------------------------------------------------------------------
 

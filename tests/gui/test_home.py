@@ -211,10 +211,11 @@ def test_snippets_carry_the_real_endpoint_key_and_a_model_the_user_has(
         assert "export ANTHROPIC_MODEL=openai/gpt-6.2-sol\n" in texts["claude-code"]
         for index, agent in enumerate(AGENTS):
             home.snippet_tabs.setCurrentIndex(index)
-            button = home.findChild(type(home.endpoint_field.button), f"copy-{agent}")
-            assert button is not None
-            button.click()
+            assert home.snippet_view.toPlainText() == texts[agent]
+            home.snippet_copy.click()
             assert QGuiApplication.clipboard().text() == texts[agent]
+            assert home.snippet_where.text() != ""
+            assert home.snippet_view.verticalScrollBar().maximum() == 0  # all of it shows
 
     run(scenario())
 
