@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.bench.overhead
 	$(BIN)/python -m tests.bench.translation
 	$(BIN)/python -m tests.bench.routing
+	$(BIN)/python -m tests.bench.desktop
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -15,9 +15,9 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QUrl
+from PySide6.QtCore import QObject, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
-from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from app.bridge import GatewayBridge
 from app.lifecycle.control import GatewayControl
@@ -38,6 +38,8 @@ from gateway.service import Event
 
 log = logging.getLogger("switchboard.desktop")
 CLOSE_HINT = "close-to-tray"
+TRAY_WATCH_MS, TRAY_WATCH_TRIES = 2000, 30  # look for a late system tray for a minute
+QUIT_WAIT_S = 15.0  # for a start or stop under way before quitting stops the gateway
 
 
 def open_folder(path: Path) -> None:
@@ -53,7 +55,7 @@ class Desktop(QObject):
         *,
         instance: SingleInstance | None = None,
         explicit_port: bool = False,
-        tray_available: bool | None = None,
+        tray_available: bool | Callable[[], bool] | None = None,
         open_path: Callable[[Path], None] = open_folder,
         log_file: Path | None = None,
         announce: Callable[[str], None] | None = None,
@@ -63,9 +65,13 @@ class Desktop(QObject):
         self.bridge = bridge
         self.service = bridge.service
         self.instance = instance
-        self.tray_available = (
-            QSystemTrayIcon.isSystemTrayAvailable() if tray_available is None else tray_available
-        )
+        if tray_available is None:
+            tray_available = QSystemTrayIcon.isSystemTrayAvailable
+        fixed = bool(tray_available)
+        self._tray_probe = tray_available if callable(tray_available) else lambda: fixed
+        self.tray_watch = QTimer(self, interval=TRAY_WATCH_MS)
+        self.tray_watch.timeout.connect(self._look_for_tray)
+        self._tray_watch_left = TRAY_WATCH_TRIES
         self._open_path = open_path
         self._announce = announce  # prints "listening on" lines when run from a terminal
         self.log_file = log_file
@@ -89,6 +95,10 @@ class Desktop(QObject):
         await self.start()
         return await self.closed()
 
+    @property
+    def opened(self) -> bool:
+        return self._done is not None
+
     async def closed(self) -> int:
         """Wait until the app has quit (gateway stopped, thread ended); the exit code."""
         assert self._done is not None, "open() first"
@@ -111,23 +121,14 @@ class Desktop(QObject):
             self.instance.activated.connect(window.bring_forward)
         if geometry := self.ui_state.geometry():
             window.restoreGeometry(geometry)
-        if self.tray_available:
-            self.tray = Tray(
-                self.bridge,
-                open_window=lambda: self.show_page(HomePage.page_id),
-                create_key=self.create_key,
-                open_logs=self.open_logs,
-                quit_app=self.quit,
-                parent=self,
-            )
-            self.tray.show()
-        else:
+        if not self._make_tray():
             window.show_notice(
                 self.tr(
                     "Your desktop has no system tray, so Switchboard lives in this window: "
                     "closing it quits Switchboard and stops the gateway."
                 )
             )
+            self.tray_watch.start()  # a panel started after us (login) may bring one
         minimized = self.settings.start_minimized and self.tray is not None
         if not minimized:
             window.bring_forward()
@@ -138,6 +139,29 @@ class Desktop(QObject):
             QGuiApplication.platformName(),
         )
         self.live.start()
+
+    def _make_tray(self) -> bool:
+        if self.tray is not None or not self._tray_probe():
+            return self.tray is not None
+        self.tray = Tray(
+            self.bridge,
+            open_window=lambda: self.show_page(HomePage.page_id),
+            create_key=self.create_key,
+            open_logs=self.open_logs,
+            quit_app=self.quit,
+            parent=self,
+        )
+        self.tray.show()
+        return True
+
+    def _look_for_tray(self) -> None:
+        self._tray_watch_left -= 1
+        if self._make_tray():
+            log.info("a system tray appeared: the tray icon is shown")
+            if self.window is not None:
+                self.window.show_notice("")
+        if self.tray is not None or self._tray_watch_left <= 0:
+            self.tray_watch.stop()
 
     async def start(self) -> bool:
         started = await self.control.start()
@@ -154,12 +178,16 @@ class Desktop(QObject):
 
     async def _quit(self, code: int) -> None:
         log.info("quitting: stopping the gateway")
+        self.tray_watch.stop()
         if self.window is not None:
             self.ui_state.set_geometry(self.window.saveGeometry())
+            for box in self.window.findChildren(QMessageBox):  # e.g. a port question
+                box.reject()
             self.window.hide()
         if self.tray is not None:
             self.tray.hide()
         self.live.stop()
+        await self.control.wait_idle(QUIT_WAIT_S)  # a start or stop under way ends first
         try:
             await self.bridge.stop()  # requests in flight get up to the shutdown timeout
         except Exception:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 
 import qasync
@@ -24,6 +25,7 @@ from gateway.paths import resolve_data_dir
 from gateway.service import GatewayService
 
 SHUTDOWN_GRACE_S = 10.0
+log = logging.getLogger("switchboard.desktop")
 
 
 def _print(line: str) -> None:
@@ -64,7 +66,16 @@ def run_desktop(args: argparse.Namespace) -> int:
     collector.start()
     try:
         with loop:
-            code: int = loop.run_until_complete(desktop.run())
+            try:
+                code: int = loop.run_until_complete(desktop.run())
+            except RuntimeError:
+                if not desktop.opened:
+                    raise
+                # Qt's loop was ended from outside (app.quit(), the session ending): still
+                # stop the gateway gracefully.
+                log.warning("the event loop ended before Switchboard quit", exc_info=True)
+                desktop.quit()
+                code = loop.run_until_complete(desktop.closed())
     finally:
         collector.stop()
         uninstall_signals()

@@ -53,6 +53,10 @@ def tray_icon(state: str) -> QIcon:
     return icon
 
 
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("Tray", text)
+
+
 @dataclass(frozen=True, slots=True)
 class QuotaRow:
     """One quota window of one connection, as issue 5 reports it."""
@@ -69,14 +73,10 @@ def countdown(seconds: float) -> str:
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
     if days:
-        return f"{days} d {hours} h"
+        return _tr("{days} d {hours} h").format(days=days, hours=hours)
     if hours:
-        return f"{hours} h {minutes:02d} min"
-    return f"{minutes} min"
-
-
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("Tray", text)
+        return _tr("{hours} h {minutes:02d} min").format(hours=hours, minutes=minutes)
+    return _tr("{minutes} min").format(minutes=minutes)
 
 
 class Tray(QObject):

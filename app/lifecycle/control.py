@@ -59,6 +59,24 @@ class GatewayControl(QObject):
     def busy(self) -> bool:
         return self._busy
 
+    async def wait_idle(self, limit_s: float) -> None:
+        """Until no start or stop is under way (at most ``limit_s``)."""
+        if not self._busy:
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def changed(busy: bool) -> None:
+            if not busy and not done.done():
+                done.set_result(None)
+
+        self.busy_changed.connect(changed)
+        try:
+            await asyncio.wait_for(done, limit_s)
+        except TimeoutError:
+            log.warning("the gateway was still starting or stopping after %s s", limit_s)
+        finally:
+            self.busy_changed.disconnect(changed)
+
     def set_running(self, on: bool) -> asyncio.Task[bool] | None:
         """Start or stop in the background (a switch's slot); None when already busy."""
         if self._busy:

@@ -57,8 +57,9 @@ WINDOW_LINE = "window shown"
 
 class Launch(NamedTuple):
     endpoint_ms: float  # spawn → /health answers 200
-    window_ms: float | None  # spawn → the window is shown (from the desktop log)
+    window_ms: float | None  # spawn → the window (and tray icon) shown, from the desktop log
     idle_rss_mb: float
+    idle_cpu_pct: float  # of one core, while nothing happens
 
 
 def free_port() -> int:
@@ -161,9 +162,12 @@ def launch(
     while variant != "headless" and shown is None and time.monotonic() < deadline:
         time.sleep(0.02)
         shown = window_shown_at(data)
+    time.sleep(1.0)  # let start-up work settle
+    cpu = cpu_s(proc.pid)
     time.sleep(idle_s)
+    idle_cpu = (cpu_s(proc.pid) - cpu) / idle_s * 100
     window_ms = None if shown is None else max(0.0, (shown - started) * 1e3)
-    return Launch(endpoint_ms, window_ms, rss_mb(proc.pid)), proc, port, data
+    return Launch(endpoint_ms, window_ms, rss_mb(proc.pid), idle_cpu), proc, port, data
 
 
 @contextlib.contextmanager
@@ -227,16 +231,17 @@ def measure(args: argparse.Namespace) -> int:
                 windows = [r.window_ms for r in results if r.window_ms is not None]
                 window = f"{statistics.median(windows):6.0f} ms" if windows else "     -   "
                 rss = statistics.median(r.idle_rss_mb for r in results)
+                idle = statistics.median(r.idle_cpu_pct for r in results)
                 print(
                     f"  {variant:31} endpoint {endpoint:6.0f} ms   window {window}"
-                    f"   idle RSS {rss:6.1f} MB"
+                    f"   idle RSS {rss:6.1f} MB   idle CPU {idle:4.1f} %"
                 )
             print()
             added: dict[str, tuple[float, float, float]] = {}
             for variant in VARIANTS:
                 if "Xvfb" in variant:
                     continue
-                _, proc, port, _ = launch(variant, tmp, up_port, None, 0.5)
+                _, proc, port, _ = launch(variant, tmp, up_port, None, 0.1)
                 try:
                     conns = (RawConn(up_port), RawConn(port))
                     reqs = (
@@ -322,7 +327,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2000, help="sequential requests each")
     parser.add_argument("--warmup", type=int, default=300, help="warm-up requests each")
     parser.add_argument("--launches", type=int, default=3, help="launches per variant")
-    parser.add_argument("--idle", type=float, default=3.0, help="seconds idle before RSS")
+    parser.add_argument("--idle", type=float, default=5.0, help="seconds idle (RSS, CPU)")
     parser.add_argument("--shots", type=Path, help="save Home screenshots here and exit")
     args = parser.parse_args()
     return shots(args.shots) if args.shots else measure(args)

@@ -92,7 +92,7 @@ class DesktopFactory:
         *,
         data_dir: Path | None = None,
         port: int | None = 0,
-        tray_available: bool = True,
+        tray_available: bool | Callable[[], bool] = True,
         **kwargs: Any,
     ) -> Desktop:
         service = GatewayService(

@@ -300,3 +300,41 @@ def test_qt_warnings_go_to_the_log(
     assert [r.getMessage() for r in caplog.records if r.name == "switchboard.qt"][-1] == (
         "a warning from Qt code"
     )
+
+
+def test_a_tray_that_appears_later_takes_over(desktops: DesktopFactory, run: Run) -> None:
+    answers = iter([False, False, True])  # at start, first look, second look
+    desktop = desktops.make(tray_available=lambda: next(answers, True))
+    desktop.tray_watch.setInterval(10)
+
+    async def scenario() -> None:
+        await opened(desktop)
+        window = desktop.window
+        assert window is not None and desktop.tray is None
+        assert window.notice.isVisibleTo(window)
+        await until(lambda: desktop.tray is not None, "the tray icon")
+        assert not window.notice.isVisibleTo(window)
+        assert not desktop.tray_watch.isActive()
+        window.close()  # now closing hides to the tray
+        assert not window.isVisible() and desktop.bridge.state == "running"
+
+    run(scenario())
+
+
+def test_quitting_while_the_port_question_is_open(desktops: DesktopFactory, run: Run) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        desktop = desktops.make(port=busy.getsockname()[1])
+
+        async def scenario() -> None:
+            await desktop.open()
+            starting = asyncio.ensure_future(desktop.start())
+            await wait_box("port-in-use")
+            desktop.quit()
+            assert await desktop.closed() == 0
+            assert await starting is False  # the question was withdrawn, nothing started
+            assert open_box("port-in-use") is None
+            assert desktop.bridge.state == "stopped"
+
+        run(scenario())
