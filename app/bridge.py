@@ -43,7 +43,7 @@ def new_gateway_loop() -> asyncio.AbstractEventLoop:
 class _Relay(QObject):
     """Emitted from the gateway's thread; connected queued, so delivered on the GUI thread."""
 
-    event = Signal(object)
+    forward = Signal(object)
 
 
 class GatewayBridge(QObject):
@@ -68,8 +68,8 @@ class GatewayBridge(QObject):
         self._thread: threading.Thread | None = None
         self._closed = False
         self._relay = _Relay(self)
-        self._relay.event.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
-        self._unsubscribe: Callable[[], None] | None = service.subscribe(self._relay.event.emit)
+        self._relay.forward.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        self._unsubscribe: Callable[[], None] | None = service.subscribe(self._relay.forward.emit)
 
     # what the GUI reads ---------------------------------------------------------------------
 
@@ -123,7 +123,7 @@ class GatewayBridge(QObject):
             self._unsubscribe()
             self._unsubscribe = None
             # The connection holds this bridge: without it, no cycle keeps the bridge alive.
-            self._relay.event.disconnect(self._deliver)
+            self._relay.forward.disconnect(self._deliver)
         loop, thread = self._loop, self._thread
         self._loop = self._thread = None
         if loop is not None and thread is not None:

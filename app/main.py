@@ -12,7 +12,7 @@ import asyncio
 import logging
 import sys
 
-import qasync
+import qasync  # type: ignore[import-untyped]
 from PySide6.QtWidgets import QApplication
 
 from app.bridge import GatewayBridge

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from app.bridge import ERROR, RUNNING, STARTING, GatewayBridge
 from app.lifecycle.control import GatewayControl
 from app.live import LiveStatus
+from app.pages.base import Page
 from app.pages.snippets import CONTEXT as SNIPPETS_CONTEXT
 from app.pages.snippets import EXAMPLE_MODEL, Snippet, snippets
 from app.tasks import spawn
@@ -58,7 +59,7 @@ def format_cost(usd: float) -> str:
     return f"${usd:,.2f}"
 
 
-class HomePage(QWidget):
+class HomePage(Page):
     page_id = "home"
     icon = "home"
 
@@ -67,7 +68,7 @@ class HomePage(QWidget):
         return QCoreApplication.translate("HomePage", "Home")
 
     def __init__(self, bridge: GatewayBridge, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(bridge, parent)
         self.setObjectName("page-home")
         self._bridge = bridge
         self._live = LiveStatus.of(bridge)

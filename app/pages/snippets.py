@@ -12,7 +12,7 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP
 
 KEY_PLACEHOLDER = "sk-sb-YOUR-KEY"
 EXAMPLE_MODEL = "anthropic/claude-sonnet-4-5"
-CONTEXT = "snippets"
+CONTEXT = "snippets"  # the translation context of ``where`` (a literal for lupdate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +30,12 @@ def snippets(endpoint: str, key: str | None, model: str = EXAMPLE_MODEL) -> tupl
         Snippet(
             "claude-code",
             "Claude Code",
-            QT_TRANSLATE_NOOP(
-                CONTEXT,
-                'Run in your shell before `claude`, or put the same variables under "env" '
-                "in ~/.claude/settings.json.",
+            str(
+                QT_TRANSLATE_NOOP(
+                    "snippets",
+                    'Run in your shell before `claude`, or put the same variables under "env" '
+                    "in ~/.claude/settings.json.",
+                )
             ),
             f"export ANTHROPIC_BASE_URL={endpoint}\n"
             f"export ANTHROPIC_AUTH_TOKEN={key}\n"
@@ -43,8 +45,10 @@ def snippets(endpoint: str, key: str | None, model: str = EXAMPLE_MODEL) -> tupl
         Snippet(
             "codex",
             "Codex CLI",
-            QT_TRANSLATE_NOOP(
-                CONTEXT, "Add to ~/.codex/config.toml, and export the key in your shell."
+            str(
+                QT_TRANSLATE_NOOP(
+                    "snippets", "Add to ~/.codex/config.toml, and export the key in your shell."
+                )
             ),
             f'model = "{model}"\n'
             'model_provider = "switchboard"\n'
@@ -64,10 +68,12 @@ def snippets(endpoint: str, key: str | None, model: str = EXAMPLE_MODEL) -> tupl
         Snippet(
             "gemini-cli",
             "Gemini CLI",
-            QT_TRANSLATE_NOOP(
-                CONTEXT,
-                "Run in your shell (or put the variables in ~/.gemini/.env), and select API-key "
-                "authentication in ~/.gemini/settings.json as shown.",
+            str(
+                QT_TRANSLATE_NOOP(
+                    "snippets",
+                    "Run in your shell (or put the variables in ~/.gemini/.env), and select "
+                    "API-key authentication in ~/.gemini/settings.json as shown.",
+                )
             ),
             f"export GOOGLE_GEMINI_BASE_URL={endpoint}\n"
             f"export GEMINI_API_KEY={key}\n"
@@ -79,11 +85,13 @@ def snippets(endpoint: str, key: str | None, model: str = EXAMPLE_MODEL) -> tupl
         Snippet(
             "cursor",
             "Cursor",
-            QT_TRANSLATE_NOOP(
-                CONTEXT,
-                "Cursor Settings → Models: enter the key and base URL, then add the model "
-                "name. Cursor may send custom-endpoint requests from its own servers, which "
-                "cannot reach 127.0.0.1.",
+            str(
+                QT_TRANSLATE_NOOP(
+                    "snippets",
+                    "Cursor Settings → Models: enter the key and base URL, then add the model "
+                    "name. Cursor may send custom-endpoint requests from its own servers, which "
+                    "cannot reach 127.0.0.1.",
+                )
             ),
             f"OpenAI API Key:            {key}\n"
             f"Override OpenAI Base URL:  {v1}\n"
@@ -92,15 +100,17 @@ def snippets(endpoint: str, key: str | None, model: str = EXAMPLE_MODEL) -> tupl
         Snippet(
             "cline",
             "Cline",
-            QT_TRANSLATE_NOOP(
-                CONTEXT, 'Cline settings: choose the API provider "OpenAI Compatible", then:'
+            str(
+                QT_TRANSLATE_NOOP(
+                    "snippets", 'Cline settings: choose the API provider "OpenAI Compatible", then:'
+                )
             ),
             f"Base URL:  {v1}\nAPI Key:   {key}\nModel ID:  {model}\n",
         ),
         Snippet(
             "opencode",
             "OpenCode",
-            QT_TRANSLATE_NOOP(CONTEXT, "Save as ~/.config/opencode/opencode.json."),
+            str(QT_TRANSLATE_NOOP("snippets", "Save as ~/.config/opencode/opencode.json.")),
             "{\n"
             '  "$schema": "https://opencode.ai/config.json",\n'
             f'  "model": "switchboard/{model}",\n'

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.bridge import GatewayBridge
-from app.pages import PAGES, PageFactory
+from app.pages import PAGES
+from app.pages.base import Page
 from app.window.sidebar import Sidebar
 
 DEFAULT_SIZE = (980, 720)
@@ -34,7 +35,7 @@ class MainWindow(QMainWindow):
         self,
         bridge: GatewayBridge,
         *,
-        pages: Sequence[tuple[str, PageFactory]] = PAGES,
+        pages: Sequence[tuple[str, type[Page]]] = PAGES,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
