@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.bench.translation
 	$(BIN)/python -m tests.bench.routing
 	$(BIN)/python -m tests.bench.usage
+	$(BIN)/python -m tests.bench.desktop
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

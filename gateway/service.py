@@ -19,10 +19,12 @@ from pathlib import Path
 from secrets import token_urlsafe
 from typing import Any, ParamSpec, TypeVar
 
+import apsw
 from aiohttp import web
 
 from gateway.config import commands
-from gateway.config.snapshot import Snapshot, Upstream, build_snapshot
+from gateway.config.repository import read_settings
+from gateway.config.snapshot import Settings, Snapshot, Upstream, build_snapshot
 from gateway.config.store import ConfigStore
 from gateway.config.validation import check_exposure
 from gateway.observe import analytics
@@ -32,6 +34,7 @@ from gateway.observe.health_events import POLL_INTERVAL_S, watch_health
 from gateway.observe.request_log import RequestLog
 from gateway.observe.retention import PruneReport, prune
 from gateway.observe.rollup import open_logs_writer
+from gateway.observe.today import TodaySummary, today_summary
 from gateway.providers.catalog import Catalog, default_catalog
 from gateway.providers.upstream import create_session
 from gateway.routing.credentials import ApiKeyRefresher, Credentials, stored_upstream
@@ -44,7 +47,7 @@ from gateway.server.cache_store import CacheStore
 from gateway.server.replays import Replays
 from gateway.server.response_cache import CacheStats, ResponseCache
 from gateway.server.runtime import Runtime
-from gateway.store.db import LOGS_DB_NAME, open_connection
+from gateway.store.db import CONFIG_DB_NAME, LOGS_DB_NAME, ThreadLocalReader, open_connection
 from gateway.store.writer import DbWriter
 from gateway.usage.counters import Reading
 from gateway.usage.events import KEEP_S, EventBook, load_fired
@@ -117,8 +120,11 @@ class GatewayService:
         self._health_task: asyncio.Task[None] | None = None
         self.host = host or "127.0.0.1"
         self.port = port or 0
-        self.created_key: str | None = None  # plaintext of a key made at first start, shown once
+        # Plaintext of the key this process made last (first start, or create_client_key): the
+        # only moment a key can be shown; never stored.
+        self.created_key: str | None = None
         self._admin_token: str | None = None  # fresh per start; in <data_dir>/run/gateway.json
+        self._log_reader = ThreadLocalReader(data_dir / LOGS_DB_NAME)  # opened on first read
 
     # lifecycle ------------------------------------------------------------------------------
 
@@ -245,8 +251,13 @@ class GatewayService:
             if closer is not None:
                 await asyncio.to_thread(closer.close)
         self._logs = self._config = None
+        await asyncio.to_thread(self._log_reader.close_all)
         if was_running:
             self._emit(Event("stopped"))
+
+    def use_port(self, port: int) -> None:
+        """Listen on ``port`` from the next start on (the desktop's "port in use" choice)."""
+        self._port_override = port
 
     async def _open_stores(self) -> None:
         self._config = ConfigStore(self.data_dir)
@@ -311,7 +322,55 @@ class GatewayService:
             stats=stats,
         )
 
+    def attention(self) -> tuple[str, ...]:
+        """What keeps the gateway from full health: providers whose breaker is open and
+        connections that need a login, one line each (empty when all is well). Call it on the
+        gateway's loop."""
+        if self._runtime is None:
+            return ()
+        lines = [
+            f"{p.name}: down (circuit breaker open)"
+            for p in self.health().providers
+            if p.breaker.state == "open"
+        ]
+        logins = self._runtime.router.logins
+        lines += [
+            f"{u.connection}: needs a new login"
+            for u in self.snapshot.upstreams
+            if logins.get(u.connection_id) is not None
+        ]
+        return tuple(lines)
+
+    # request log ----------------------------------------------------------------------------
+
+    async def today_summary(self) -> TodaySummary:
+        """Requests, tokens and cost since local midnight, read from logs.db off the loop
+        (works while the gateway is stopped; all zero before the first start)."""
+        return await asyncio.to_thread(self._read_today)
+
+    def _read_today(self) -> TodaySummary:
+        if not self._log_reader.path.exists():
+            return TodaySummary()
+        try:
+            return today_summary(self._log_reader.connection(), self.catalog)
+        except apsw.SQLError:  # the first start is creating the table right now
+            return TodaySummary()
+
     # configuration --------------------------------------------------------------------------
+
+    def read_settings(self) -> Settings:
+        """The stored settings, also while the gateway is stopped (the desktop reads them before
+        starting it). Blocking: call it off the GUI thread."""
+        if self._runtime is not None:
+            return self._runtime.snapshot.settings
+        path = self.data_dir / CONFIG_DB_NAME
+        if not path.exists():
+            return Settings()
+        conn = open_connection(path, readonly=True)
+        try:
+            return Settings.from_stored(read_settings(conn))
+        finally:
+            conn.close()
 
     def _build_snapshot(self) -> Snapshot:
         assert self._config is not None
@@ -332,6 +391,14 @@ class GatewayService:
         if self._runtime is not None:
             await self.reload()
         return result
+
+    async def create_client_key(self, name: str) -> str:
+        """Create a client API key named ``name`` and remember its plaintext as
+        ``created_key`` (the desktop shows it); older keys stay valid. Emits key_created."""
+        _, plaintext = await self.call(commands.create_key, self.context, name)
+        self.created_key = plaintext
+        self._emit(Event("key_created", name))
+        return plaintext
 
     async def _watch_revision(self) -> None:
         assert self._config is not None

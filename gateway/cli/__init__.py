@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from gateway import __version__
 from gateway.cli import (
     config_cmd,
+    desktop,
     health_cmd,
     logs_cmd,
     manage,
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--port", type=port_number, help="gateway port (default: the port setting, 20128)"
     )
+    desktop.register_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve.register(commands, common)
     manage.register(commands, common)
@@ -53,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = getattr(args, "handler", None)
     try:
         if handler is None:
-            return serve.run_default(args)
+            return desktop.run_default(args)
         result: int = handler(args)
         return result
     except CliError as exc:

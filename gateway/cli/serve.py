@@ -24,7 +24,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         description="Run the gateway. --headless runs it without the desktop app (no Qt).",
     )
     parser.add_argument(
-        "--headless", action="store_true", help="no desktop app (the only mode in this version)"
+        "--headless", action="store_true", help="no desktop app (`switchboard` alone starts it)"
     )
     parser.add_argument("--host", help="bind address (default: the host setting, 127.0.0.1)")
     parser.add_argument(
@@ -34,13 +34,6 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         help="port (default: the port setting, 20128)",
     )
     parser.set_defaults(handler=run_serve)
-
-
-def run_default(args: argparse.Namespace) -> int:
-    """``switchboard`` with no command. The desktop app arrives in a later version."""
-    print("The desktop app is not part of this version; running the headless gateway.", flush=True)
-    args.host = None
-    return run_serve(args)
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ table, so a setting cannot exist in one place and be missing from another.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,8 @@ class SettingSpec:
     choices: tuple[str, ...] | None = None
     allow_empty: bool = False  # strings only: "" is a meaningful value (e.g. "no text")
     check: Callable[[str], str | None] | None = None  # strings only: the problem, if any
+    pattern: str | None = None  # strings only: a regular expression the whole value matches
+    pattern_hint: str = ""  # what ``pattern`` accepts, in words, for the error message
 
 
 def _time_zone_problem(value: str) -> str | None:
@@ -37,6 +40,7 @@ def _time_zone_problem(value: str) -> str | None:
 
 
 THINKING_MODES = ("passthrough", "off", "fixed", "adaptive")
+THEMES = ("system", "light", "dark")
 
 # The desktop notifications one setting each switches (notify_<kind>): docs/notifications.md.
 NOTIFICATION_KINDS: dict[str, str] = {
@@ -256,6 +260,36 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "IANA name such as Europe/Paris, or local (this machine's).",
         check=_time_zone_problem,
     ),
+    # The desktop app (docs/desktop.md); the headless gateway ignores these.
+    SettingSpec(
+        "start_minimized",
+        bool,
+        False,
+        "Desktop app: start in the tray without opening the main window.",
+    ),
+    SettingSpec(
+        "close_to_tray",
+        bool,
+        True,
+        "Desktop app: closing the main window keeps Switchboard running in the tray; when "
+        "false, closing it quits.",
+    ),
+    SettingSpec(
+        "theme",
+        str,
+        "system",
+        "Desktop app colours: system (follow the desktop), light or dark.",
+        choices=THEMES,
+    ),
+    SettingSpec(
+        "language",
+        str,
+        "system",
+        "Desktop app language: a code such as en or de, or system (the desktop's language; "
+        "English where no translation exists).",
+        pattern=r"system|[a-z]{2,3}([_-][A-Za-z0-9]{2,8})?",
+        pattern_hint="a language code such as en or pt_BR, or system",
+    ),
 )
 
 SETTINGS_BY_NAME: dict[str, SettingSpec] = {spec.name: spec for spec in SETTINGS}
@@ -284,6 +318,8 @@ def coerce_setting(name: str, value: Any) -> bool | int | float | str:
             raise SettingError(
                 f"settings.{name}: must be one of {', '.join(spec.choices)}, got {value!r}"
             )
+        if spec.pattern is not None and not re.fullmatch(spec.pattern, value):
+            raise SettingError(f"settings.{name}: expected {spec.pattern_hint}, got {value!r}")
         if spec.check is not None and (problem := spec.check(value)):
             raise SettingError(f"settings.{name}: {problem}")
         return value

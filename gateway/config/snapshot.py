@@ -59,6 +59,10 @@ class Settings:
     start_at_login: bool = False
     quota_threshold_percent: float = 99.0
     budget_timezone: str = "local"
+    start_minimized: bool = False
+    close_to_tray: bool = True
+    theme: str = "system"
+    language: str = "system"
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, object]) -> Settings:

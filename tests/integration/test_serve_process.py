@@ -21,6 +21,7 @@ import aiohttp
 import pytest
 
 from gateway import __version__
+from gateway.cli.desktop import NO_DISPLAY_LINE
 from gateway.observe.request_log import INSERT_SQL, LogEntry
 from gateway.store.db import open_logs_db
 from tests.fakes.openai_upstream import DEFAULT_API_KEY, FakeOpenAI
@@ -381,9 +382,11 @@ async def test_the_upstream_key_appears_in_no_file_and_no_output(
 # --------------------------------------------------------------------------- no command
 
 
-async def test_no_command_runs_the_headless_gateway(
+async def test_no_command_without_a_display_runs_the_headless_gateway(
     env: dict[str, str], log_dir: Path, tmp_path: Path, isolated_home: Path
 ) -> None:
+    for name in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):  # no screen at all
+        env.pop(name, None)
     port = free_port()
     # No --data-dir anywhere: the default data folder under the isolated HOME.
     await import_config(f"[settings]\nport = {port}\n", tmp_path, None, env, log_dir)
@@ -398,7 +401,7 @@ async def test_no_command_runs_the_headless_gateway(
         assert await proc.wait_exit(STOP_TIMEOUT_S) == 0
         lines = proc.stdout().splitlines()
         assert lines[:3] == [
-            "The desktop app is not part of this version; running the headless gateway.",
+            NO_DISPLAY_LINE,
             f"Switchboard gateway listening on {endpoint}",
             f"Data folder: {default_dir}",
         ]

@@ -1,0 +1,1 @@
+"""How the desktop app lives: starting and stopping the gateway, quitting, signals, crashes."""

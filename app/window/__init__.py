@@ -1,0 +1,1 @@
+"""The main window: a sidebar of pages (app/pages) and their stack."""
