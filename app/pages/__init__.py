@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from PySide6.QtWidgets import QWidget
 
+from app.pages.about import AboutPage
 from app.pages.home import HomePage
+from app.pages.settings import SettingsPage
 
 if TYPE_CHECKING:
     from app.bridge import GatewayBridge
@@ -29,4 +31,6 @@ class PageFactory(Protocol):
 
 PAGES: list[tuple[str, PageFactory]] = [
     (HomePage.page_id, HomePage),
+    (SettingsPage.page_id, SettingsPage),
+    (AboutPage.page_id, AboutPage),
 ]
