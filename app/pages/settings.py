@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
+import apsw
 from PySide6.QtCore import QCoreApplication, QLocale, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
@@ -41,6 +43,7 @@ from gateway.service import Event
 
 CONTEXT = "SettingsPage"
 NOTIFY_PREFIX = "notify_"
+log = logging.getLogger("switchboard.desktop")
 
 
 def _tr(text: str) -> str:
@@ -134,6 +137,7 @@ class SettingsPage(QWidget):
         self.fields: dict[str, SettingField] = {}
         self._stored: dict[str, object] = {}
         self._busy = False
+        self._loaded_once = False
         self._loading: asyncio.Task[None] | None = None
         self.last_outcome: Outcome | None = None
 
@@ -194,10 +198,11 @@ class SettingsPage(QWidget):
             )
             if name in overrides:
                 field.hint.setText(overrides[name])
-            field.edited.connect(self._update_buttons)
+            field.edited.connect(self._edited)
             editor = field.editor
             if isinstance(editor, QLineEdit):
                 editor.returnPressed.connect(self.request_apply)
+            field.load(spec.default)  # until the stored values are read
             self.fields[name] = field
             row = field.place(grid, row)
         if title == _tr("Data"):
@@ -273,7 +278,12 @@ class SettingsPage(QWidget):
         return self._loading
 
     async def _load(self) -> None:
-        settings = await asyncio.to_thread(self._bridge.service.read_settings)
+        try:
+            settings = await asyncio.to_thread(self._bridge.service.read_settings)
+        except apsw.Error as exc:  # the first start is creating the database right now
+            log.info("settings not readable yet (%s); shown when the gateway has started", exc)
+            return
+        self._loaded_once = True
         stored: dict[str, Value] = dataclasses.asdict(settings)
         self._stored = dict(stored)
         for name, field in self.fields.items():
@@ -283,19 +293,24 @@ class SettingsPage(QWidget):
 
     def _on_event(self, event: Event) -> None:
         # A change from elsewhere (the CLI, the port dialog): show it unless the user is editing.
-        if event.kind in ("started", "reloaded") and not self._busy and not self.is_dirty():
+        if event.kind not in ("started", "reloaded") or self._busy:
+            return
+        if not self._loaded_once or not self.is_dirty():
             self.reload()
 
     def is_dirty(self) -> bool:
         return any(field.is_dirty() for field in self.fields.values())
 
+    def _edited(self) -> None:
+        self._update_buttons()
+        if self.is_dirty() and not self._busy:
+            self.status.setText(self.tr("Unsaved changes."))
+
     def _update_buttons(self) -> None:
         dirty = self.is_dirty()
         self.apply_button.setEnabled(dirty and not self._busy)
         self.revert_button.setEnabled(dirty and not self._busy)
-        if dirty and not self._busy:
-            self.status.setText(self.tr("Unsaved changes."))
-        elif not self._busy and self.status.text() == self.tr("Unsaved changes."):
+        if not dirty and self.status.text() == self.tr("Unsaved changes."):
             self.status.setText("")
 
     def _show_port_note(self, *_: object) -> None:
