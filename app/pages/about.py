@@ -126,6 +126,7 @@ class AboutPage(QWidget):
             field.setCursorPosition(0)
             field.setAccessibleName(title)
             field.setObjectName(f"path-{path_id}")
+            field.setToolTip(str(path))
             label.setBuddy(field)
             button = QPushButton(self.tr("Show in folder") if is_file else self.tr("Open"))
             button.setObjectName(f"open-{path_id}")
@@ -155,7 +156,14 @@ class AboutPage(QWidget):
         grid.setVerticalSpacing(4)
         grid.setColumnStretch(2, 1)
         self.licence_labels: dict[str, QLabel] = {}
-        for row, component in enumerate(self.components):
+        headers = (self.tr("Component"), self.tr("Version"), self.tr("Licence"))
+        for col, header in enumerate(headers):
+            label = QLabel(header)
+            font = label.font()
+            font.setBold(True)
+            label.setFont(font)
+            grid.addWidget(label, 0, col)
+        for row, component in enumerate(self.components, start=1):
             name = QLabel(component.name)
             version = hint_label(component.version or self.tr("not installed"))
             version.setWordWrap(False)

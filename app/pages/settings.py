@@ -222,6 +222,7 @@ class SettingsPage(QWidget):
         self.data_path.setObjectName("data-path")
         self.data_path.setReadOnly(True)
         self.data_path.setCursorPosition(0)
+        self.data_path.setToolTip(str(self._bridge.service.data_dir))
         self.data_path.setMinimumWidth(260)
         self.data_path.setAccessibleName(self.tr("Data folder"))
         self.open_data_button = QPushButton(self.tr("&Open"))
