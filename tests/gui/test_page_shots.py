@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QAbstractButton, QComboBox, QLabel, QWidget
+from PySide6.QtWidgets import QAbstractButton, QComboBox, QLabel, QLineEdit, QWidget
 
 from app.desktop import Desktop
 from app.pages.about import AboutPage
 from app.pages.settings import SettingsPage
-from tests.gui.support import DesktopFactory
+from tests.gui.support import DesktopFactory, until
 
 Run = Callable[..., Any]
 
@@ -25,8 +25,12 @@ def clipped(page: QWidget) -> list[str]:
     for widget in page.findChildren(QWidget):
         if not widget.isVisibleTo(page) or widget.width() == 0:
             continue
-        # Wrapped labels grow downwards; a read-only path scrolls inside its field.
-        single_line = isinstance(widget, QLabel) and not widget.wordWrap() and widget.text()
+        if isinstance(widget, QLabel) and widget.wordWrap() and widget.text():
+            # A wrapped label needs the height of its lines at the width it got.
+            if widget.height() < widget.heightForWidth(widget.width()):
+                problems.append(f"QLabel {widget.text()[:30]!r} cut at the bottom")
+            continue
+        single_line = isinstance(widget, QLabel) and widget.text()
         if not (single_line or isinstance(widget, QAbstractButton | QComboBox)):
             continue
         if widget.width() < widget.minimumSizeHint().width():
@@ -54,6 +58,13 @@ def test_pages_render_unclipped(
             if isinstance(page, SettingsPage):
                 await page.reload()
             assert clipped(page) == [], page_id
+            if isinstance(page, SettingsPage):  # with inline errors shown, too
+                port = page.fields["port"].editor
+                assert isinstance(port, QLineEdit)
+                port.setText("70000")
+                await page.apply()
+                await until(lambda p=page: not clipped(p), "the layout with errors")  # type: ignore[misc]
+                assert window.grab().save(str(folder / f"settings-errors-{theme}.png"))
             path = folder / f"{page_id}-{theme}.png"
             assert window.grab().save(str(path))
             assert path.stat().st_size > 10_000
