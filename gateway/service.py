@@ -372,6 +372,21 @@ class GatewayService:
         finally:
             conn.close()
 
+    def write_settings(self, values: Mapping[str, object]) -> None:
+        """Validate and store settings (``commands.set_settings``), also while the gateway is
+        stopped (the desktop's Settings page). Blocking: run it through ``call``, which
+        reloads a running gateway. Raises ConfigError naming each bad setting."""
+        if self._config is not None:
+            commands.set_settings(self.context, dict(values))
+            return
+        store = ConfigStore(self.data_dir)
+        store.open()
+        try:
+            context = commands.Context(store, self.catalog, self.secrets)
+            commands.set_settings(context, dict(values))
+        finally:
+            store.close()
+
     def _build_snapshot(self) -> Snapshot:
         assert self._config is not None
         return build_snapshot(self._config.state(), self.catalog, self.secrets)

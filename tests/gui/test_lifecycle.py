@@ -303,8 +303,8 @@ def test_qt_warnings_go_to_the_log(
 
 
 def test_a_tray_that_appears_later_takes_over(desktops: DesktopFactory, run: Run) -> None:
-    answers = iter([False, False, True])  # at start, first look, second look
-    desktop = desktops.make(tray_available=lambda: next(answers, True))
+    tray_host = {"running": False}  # a panel that starts after the app (flipped below)
+    desktop = desktops.make(tray_available=lambda: tray_host["running"])
     desktop.tray_watch.setInterval(10)
 
     async def scenario() -> None:
@@ -312,6 +312,7 @@ def test_a_tray_that_appears_later_takes_over(desktops: DesktopFactory, run: Run
         window = desktop.window
         assert window is not None and desktop.tray is None
         assert window.notice.isVisibleTo(window)
+        tray_host["running"] = True
         await until(lambda: desktop.tray is not None, "the tray icon")
         assert not window.notice.isVisibleTo(window)
         assert not desktop.tray_watch.isActive()
