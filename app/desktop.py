@@ -21,12 +21,14 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from app.bridge import GatewayBridge
+from app.icons import app_icon
 from app.lifecycle.control import GatewayControl
 from app.lifecycle.crash import CrashReporter
 from app.lifecycle.logs import log_dir
 from app.live import LiveStatus
 from app.notify import ClickHandler, NotificationPolicy, Notifier, default_notifier, enabled_by
 from app.pages.home import HomePage
+from app.quota_feed import QuotaFeed
 from app.single_instance import SingleInstance
 from app.tasks import spawn
 from app.theme import ThemeManager
@@ -81,6 +83,7 @@ class Desktop(QObject):
         self._announce = announce  # prints "listening on" lines when run from a terminal
         self.log_file = log_file
         self.live = LiveStatus.of(bridge)
+        self.quota = QuotaFeed.of(bridge)
         self.control = GatewayControl.of(bridge)
         self.control.explicit_port = explicit_port
         self.ui_state = UiState(self.service.data_dir)
@@ -118,7 +121,9 @@ class Desktop(QObject):
         self.settings = await asyncio.to_thread(self.service.read_settings)
         self.theme.apply(self.settings.theme)
         install_translator(self.app, self.settings.language, self)
+        self.app.setWindowIcon(app_icon())
         window = MainWindow(self.bridge)
+        window.setWindowIcon(app_icon())
         self.window = window
         window.close_requested.connect(self.close_window)
         self.control.dialog_parent = lambda: self.window
@@ -148,6 +153,7 @@ class Desktop(QObject):
             QGuiApplication.platformName(),
         )
         self.live.start()
+        self.quota.start()
 
     def _make_tray(self) -> bool:
         if self.tray is not None or not self._tray_probe():
@@ -202,6 +208,7 @@ class Desktop(QObject):
         if self.tray is not None:
             self.tray.hide()
         self.live.stop()
+        self.quota.stop()
         if self.notifications is not None:
             self.bridge.event_received.disconnect(self.notifications.handle)
         if self.notifier is not None:
