@@ -164,6 +164,7 @@ class Desktop(QObject):
             create_key=self.create_key,
             open_logs=self.open_logs,
             quit_app=self.quit,
+            open_page=self.open_page,
             parent=self,
         )
         self.tray.show()

@@ -28,6 +28,8 @@ from app.window.widgets import copy_text
 from gateway.service import Event
 from gateway.usage.tracker import WindowState
 
+USAGE_PAGE = "usage"  # the page a quota entry opens (Home until the Usage page exists)
+
 
 def _tr(text: str) -> str:
     return QCoreApplication.translate("Tray", text)
@@ -68,14 +70,17 @@ class Tray(QObject):
         create_key: Callable[[], None],
         open_logs: Callable[[], None],
         quit_app: Callable[[], None],
+        open_page: Callable[[str], None] | None = None,
         parent: QObject | None = None,
     ) -> None:
+        """``open_page(page_id)``: what a click on a quota entry calls (else ``open_window``)."""
         super().__init__(parent)
         self._bridge = bridge
         self._live = LiveStatus.of(bridge)
         self._quota = QuotaFeed.of(bridge)
         self._control = GatewayControl.of(bridge)
         self._open_window = open_window
+        self._open_page = open_page or (lambda _page_id: open_window())
         self._create_key = create_key
         self.icon = QSystemTrayIcon(tray_icon("stopped"), self)
         self.menu = QMenu()
@@ -162,7 +167,7 @@ class Tray(QObject):
         self.quota_menu.clear()
         if not rows:
             empty = self.quota_menu.addAction(
-                _tr("No quota data yet — add providers with `switchboard connection add`")
+                _tr("No quota windows yet — add a provider with “switchboard connection add”")
             )
             empty.setEnabled(False)
             return
@@ -176,7 +181,13 @@ class Tray(QObject):
                 text += " · " + _tr("resets in {time}").format(
                     time=countdown(row.resets_at - moment)
                 )
-            self.quota_menu.addAction(text).setEnabled(False)
+            # enabled, so the figures read as clearly as the other entries; a click opens the
+            # page with the details
+            self._quota_action(text)
+
+    def _quota_action(self, text: str) -> None:
+        action = self.quota_menu.addAction(text)
+        action.triggered.connect(lambda *_: self._open_page(USAGE_PAGE))
 
     def _quota_changed(self) -> None:
         self.set_quota_rows([QuotaRow.of(state) for state in self._quota.windows])

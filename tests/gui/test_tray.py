@@ -104,7 +104,7 @@ def test_quota_submenu(desktops: DesktopFactory, run: Run) -> None:
     async def scenario() -> None:
         tray = await opened(desktop)
         texts = [a.text() for a in tray.quota_menu.actions()]
-        assert texts == ["No quota data yet — add providers with `switchboard connection add`"]
+        assert texts == ["No quota windows yet — add a provider with “switchboard connection add”"]
         now = 1_800_000_000.0
         tray.set_quota_rows(
             [
@@ -120,9 +120,15 @@ def test_quota_submenu(desktops: DesktopFactory, run: Run) -> None:
             "codex · week: 0 % left · resets in 3 d 5 h",
             "gemini · day: 88 % left",
         ]
-        assert not any(a.isEnabled() for a in tray.quota_menu.actions())
+        assert all(a.isEnabled() for a in tray.quota_menu.actions())  # legible, clickable
+        assert desktop.window is not None
+        desktop.window.hide()
+        tray.quota_menu.actions()[1].trigger()  # the details: Home until a Usage page exists
+        assert desktop.window.isVisible()
+        assert desktop.window.current_page_id() == HomePage.page_id
         tray.set_quota_rows([])
-        assert len(tray.quota_menu.actions()) == 1
+        (empty,) = tray.quota_menu.actions()
+        assert not empty.isEnabled()
 
     run(scenario())
 
@@ -311,7 +317,7 @@ def test_the_quota_submenu_and_the_degraded_state_follow_the_gateways_windows(
             tray.toggle_action.trigger()  # stopped: no figures to show
             await until(lambda: tray.state() == "stopped", "stopped")
             assert [a.text() for a in tray.quota_menu.actions()] == [
-                "No quota data yet — add providers with `switchboard connection add`"
+                "No quota windows yet — add a provider with “switchboard connection add”"
             ]
 
     run(scenario())
@@ -333,7 +339,7 @@ def test_a_spent_budget_makes_the_tray_degraded(
             await until(lambda: tray.state() == "degraded", "the degraded state")
             assert tray.tooltip().splitlines()[-1] == "provider openai: daily budget spent"
             assert [a.text() for a in tray.quota_menu.actions()] == [  # budgets are no windows
-                "No quota data yet — add providers with `switchboard connection add`"
+                "No quota windows yet — add a provider with “switchboard connection add”"
             ]
             (note,) = desktops.notifiers[0].notes
             assert note.kind == "budget_crossed"
