@@ -1,6 +1,7 @@
 """Desktop: puts the app together and runs its life, from the first window to a clean quit.
 
-    open()   settings → theme, language → window, tray, crash reporter → shown (or minimized)
+    open()   settings → theme, language → window, tray, notifications, crash reporter → shown
+             (or minimized)
     start()  the gateway through GatewayControl (a taken port offers another)
     quit()   hide everything, drain the gateway (requests in flight: up to 10 s), end its thread
 
@@ -20,11 +21,14 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from app.bridge import GatewayBridge
+from app.icons import app_icon
 from app.lifecycle.control import GatewayControl
 from app.lifecycle.crash import CrashReporter
 from app.lifecycle.logs import log_dir
 from app.live import LiveStatus
+from app.notify import ClickHandler, NotificationPolicy, Notifier, default_notifier, enabled_by
 from app.pages.home import HomePage
+from app.quota_feed import QuotaFeed
 from app.single_instance import SingleInstance
 from app.tasks import spawn
 from app.theme import ThemeManager
@@ -37,6 +41,8 @@ from gateway.config.snapshot import Settings
 from gateway.service import Event
 
 log = logging.getLogger("switchboard.desktop")
+# Makes the notifier: (open a page on click, the tray icon or None) -> Notifier.
+NotifierFactory = Callable[[ClickHandler, QSystemTrayIcon | None], Notifier]
 CLOSE_HINT = "close-to-tray"
 TRAY_WATCH_MS, TRAY_WATCH_TRIES = 2000, 30  # look for a late system tray for a minute
 QUIT_WAIT_S = 15.0  # for a start or stop under way before quitting stops the gateway
@@ -59,6 +65,7 @@ class Desktop(QObject):
         open_path: Callable[[Path], None] = open_folder,
         log_file: Path | None = None,
         announce: Callable[[str], None] | None = None,
+        make_notifier: NotifierFactory = default_notifier,
     ) -> None:
         super().__init__()
         self.app = app
@@ -76,6 +83,7 @@ class Desktop(QObject):
         self._announce = announce  # prints "listening on" lines when run from a terminal
         self.log_file = log_file
         self.live = LiveStatus.of(bridge)
+        self.quota = QuotaFeed.of(bridge)
         self.control = GatewayControl.of(bridge)
         self.control.explicit_port = explicit_port
         self.ui_state = UiState(self.service.data_dir)
@@ -83,6 +91,9 @@ class Desktop(QObject):
         self.settings = Settings()
         self.window: MainWindow | None = None
         self.tray: Tray | None = None
+        self._make_notifier = make_notifier
+        self.notifier: Notifier | None = None
+        self.notifications: NotificationPolicy | None = None
         self.crash = CrashReporter(lambda: self.window, str(log_file) if log_file else "")
         self._done: asyncio.Future[int] | None = None
         self._quitting = False
@@ -110,7 +121,9 @@ class Desktop(QObject):
         self.settings = await asyncio.to_thread(self.service.read_settings)
         self.theme.apply(self.settings.theme)
         install_translator(self.app, self.settings.language, self)
+        self.app.setWindowIcon(app_icon())
         window = MainWindow(self.bridge)
+        window.setWindowIcon(app_icon())
         self.window = window
         window.close_requested.connect(self.close_window)
         self.control.dialog_parent = lambda: self.window
@@ -129,6 +142,7 @@ class Desktop(QObject):
                 )
             )
             self.tray_watch.start()  # a panel started after us (login) may bring one
+        self._start_notifications()
         minimized = self.settings.start_minimized and self.tray is not None
         if not minimized:
             window.bring_forward()
@@ -139,6 +153,7 @@ class Desktop(QObject):
             QGuiApplication.platformName(),
         )
         self.live.start()
+        self.quota.start()
 
     def _make_tray(self) -> bool:
         if self.tray is not None or not self._tray_probe():
@@ -149,10 +164,17 @@ class Desktop(QObject):
             create_key=self.create_key,
             open_logs=self.open_logs,
             quit_app=self.quit,
+            open_page=self.open_page,
             parent=self,
         )
         self.tray.show()
         return True
+
+    def _start_notifications(self) -> None:
+        tray_icon = self.tray.icon if self.tray is not None else None
+        self.notifier = self._make_notifier(self.open_page, tray_icon)
+        self.notifications = NotificationPolicy(self.notifier, enabled_by(self.service))
+        self.bridge.event_received.connect(self.notifications.handle)
 
     def _look_for_tray(self) -> None:
         self._tray_watch_left -= 1
@@ -187,6 +209,11 @@ class Desktop(QObject):
         if self.tray is not None:
             self.tray.hide()
         self.live.stop()
+        self.quota.stop()
+        if self.notifications is not None:
+            self.bridge.event_received.disconnect(self.notifications.handle)
+        if self.notifier is not None:
+            self.notifier.close()
         await self.control.wait_idle(QUIT_WAIT_S)  # a start or stop under way ends first
         try:
             await self.bridge.stop()  # requests in flight get up to the shutdown timeout
@@ -226,6 +253,12 @@ class Desktop(QObject):
         if self.window is not None:
             self.window.show_page(page_id)
 
+    def open_page(self, page_id: str) -> None:
+        """A notification's click: its page, or Home for a page this build does not have
+        (Usage, Health and Providers come with later issues)."""
+        if self.window is not None and self.window.show_page(page_id) is None:
+            self.window.show_page(HomePage.page_id)
+
     def create_key(self) -> None:
         if self.window is None:
             return
@@ -252,6 +285,8 @@ class Desktop(QObject):
             self.theme.apply(settings.theme)
 
     def _start_failed(self, message: str) -> None:
+        if self.notifications is not None:
+            self.notifications.handle(Event("gateway_failed", detail=message))
         if self.window is not None and not self.window.isVisible():
             self.window.bring_forward()
         show_problem(self.window, self.tr("The gateway did not start"), message)

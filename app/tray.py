@@ -1,8 +1,10 @@
 """The tray icon: status at a glance (icon + tooltip) and a menu for everyday actions.
 
-States: running, degraded (running, but a provider is down or a connection needs a login),
-stopped, error (the gateway could not start). Clicking the icon opens the window on Linux and
-Windows; on macOS a click shows the menu, as menu-bar items do there.
+States: running, degraded (running, but a provider is down, a connection needs a login, a
+quota window is 80 % used or a budget is spent), stopped, error (the gateway could not
+start). The Quota submenu lists every quota window (app/quota_feed.py feeds it). Clicking
+the icon opens the window on Linux and Windows; on macOS a click shows the menu, as menu-bar
+items do there.
 """
 
 from __future__ import annotations
@@ -12,45 +14,21 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import QCoreApplication, QObject, QPointF, QRectF, Qt
-from PySide6.QtGui import QAction, QColor, QIcon, QPainter, QPen, QPixmap
+from PySide6.QtCore import QCoreApplication, QObject
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from app.bridge import ERROR, RUNNING, GatewayBridge
+from app.icons import TrayState, tray_icon
 from app.lifecycle.control import GatewayControl
 from app.live import LiveStatus
 from app.pages.home import format_cost
+from app.quota_feed import QuotaFeed, window_short
 from app.window.widgets import copy_text
 from gateway.service import Event
+from gateway.usage.tracker import WindowState
 
-TRAY_STATES = ("running", "degraded", "stopped", "error")
-_COLORS = {"running": "#2e9d4f", "degraded": "#d89b00", "stopped": "#8a8f98", "error": "#d0383c"}
-_SIZES = (16, 22, 24, 32, 48, 64)
-
-
-def tray_icon(state: str) -> QIcon:
-    """The icon for a tray state. A placeholder drawn here (a coloured disc with a white
-    switch mark), to be replaced by the SVG set in resources/icons (app/icons.py)."""
-    icon = QIcon()
-    color = QColor(_COLORS.get(state, _COLORS["error"]))
-    for size in _SIZES:
-        pixmap = QPixmap(size, size)
-        pixmap.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(pixmap)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(color.darker(130), max(1.0, size / 16)))
-        painter.setBrush(color)
-        margin = size * 0.06
-        painter.drawEllipse(QRectF(margin, margin, size - 2 * margin, size - 2 * margin))
-        pen = QPen(QColor("#ffffff"), max(1.5, size / 9))
-        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-        painter.setPen(pen)
-        mid = size / 2
-        painter.drawLine(QPointF(size * 0.3, mid), QPointF(size * 0.7, mid))
-        painter.drawPoint(QPointF(size * (0.62 if state != "stopped" else 0.38), mid))
-        painter.end()
-        icon.addPixmap(pixmap)
-    return icon
+USAGE_PAGE = "usage"  # the page a quota entry opens (Home until the Usage page exists)
 
 
 def _tr(text: str) -> str:
@@ -65,6 +43,10 @@ class QuotaRow:
     window: str  # e.g. "5h", "weekly"
     percent_used: float
     resets_at: float | None = None  # Unix time
+
+    @classmethod
+    def of(cls, state: WindowState) -> QuotaRow:
+        return cls(state.name, state.window, state.percent, state.resets_at)
 
 
 def countdown(seconds: float) -> str:
@@ -88,13 +70,17 @@ class Tray(QObject):
         create_key: Callable[[], None],
         open_logs: Callable[[], None],
         quit_app: Callable[[], None],
+        open_page: Callable[[str], None] | None = None,
         parent: QObject | None = None,
     ) -> None:
+        """``open_page(page_id)``: what a click on a quota entry calls (else ``open_window``)."""
         super().__init__(parent)
         self._bridge = bridge
         self._live = LiveStatus.of(bridge)
+        self._quota = QuotaFeed.of(bridge)
         self._control = GatewayControl.of(bridge)
         self._open_window = open_window
+        self._open_page = open_page or (lambda _page_id: open_window())
         self._create_key = create_key
         self.icon = QSystemTrayIcon(tray_icon("stopped"), self)
         self.menu = QMenu()
@@ -117,6 +103,7 @@ class Tray(QObject):
         bridge.state_changed.connect(self.refresh)
         bridge.event_received.connect(self._on_event)
         self._live.changed.connect(self.refresh)
+        self._quota.changed.connect(self._quota_changed)
         self._control.busy_changed.connect(self.refresh)
         self.refresh()
 
@@ -127,10 +114,11 @@ class Tray(QObject):
 
     # state ----------------------------------------------------------------------------------
 
-    def state(self) -> str:
+    def state(self) -> TrayState:
         bridge_state = self._bridge.state
         if bridge_state == RUNNING:
-            return "degraded" if self._live.degraded else "running"
+            degraded = self._live.degraded or self._quota.degraded
+            return "degraded" if degraded else "running"
         return "error" if bridge_state == ERROR else "stopped"
 
     def refresh(self, *_: object) -> None:
@@ -168,7 +156,7 @@ class Tray(QObject):
             )
         )
         if self.state() == "degraded":
-            lines.extend(self._live.attention[:3])
+            lines.extend((*self._live.attention, *self._quota.attention)[:3])
         elif self.state() == "error" and self._bridge.last_error:
             lines.append(self._bridge.last_error)
         return "\n".join(lines)
@@ -179,7 +167,7 @@ class Tray(QObject):
         self.quota_menu.clear()
         if not rows:
             empty = self.quota_menu.addAction(
-                _tr("No quota data yet — add providers with `switchboard connection add`")
+                _tr("No quota windows yet — add a provider with “switchboard connection add”")
             )
             empty.setEnabled(False)
             return
@@ -187,13 +175,23 @@ class Tray(QObject):
         for row in rows:
             left = max(0.0, 100.0 - row.percent_used)
             text = _tr("{connection} · {window}: {left:.0f} % left").format(
-                connection=row.connection, window=row.window, left=left
+                connection=row.connection, window=window_short(row.window), left=left
             )
             if row.resets_at is not None:
                 text += " · " + _tr("resets in {time}").format(
                     time=countdown(row.resets_at - moment)
                 )
-            self.quota_menu.addAction(text).setEnabled(False)
+            # enabled, so the figures read as clearly as the other entries; a click opens the
+            # page with the details
+            self._quota_action(text)
+
+    def _quota_action(self, text: str) -> None:
+        action = self.quota_menu.addAction(text)
+        action.triggered.connect(lambda *_: self._open_page(USAGE_PAGE))
+
+    def _quota_changed(self) -> None:
+        self.set_quota_rows([QuotaRow.of(state) for state in self._quota.windows])
+        self.refresh()
 
     # actions --------------------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """Which gateway events become notifications: each kind switchable by its notify_<kind>
 setting, and at most one notification per event per window.
 
-- quota_warning / quota_exhausted / quota_reset: once per connection, window and reset time
-  (the next window of the same connection is a new event);
+- quota_warning / quota_exhausted / quota_reset / quota_forecast: once per connection, window
+  and reset time (the next window of the same connection is a new event);
+- budget_crossed: once per budget (scope, name, period) and reset time;
 - provider_down / provider_recovered: once per transition of a provider (down, then back,
   then down again is three notifications; a repeat of the same kind is none);
 - login_needed: once until the connection no longer needs a login (``login_restored``);
@@ -70,8 +71,11 @@ class NotificationPolicy:
     def _is_news(self, event: Event) -> bool:
         """Remember ``event``; False when it repeats one already told of."""
         kind, data = event.kind, event.data
-        if kind.startswith("quota_"):
-            key: Hashable = (kind, data.get("connection"), data.get("window"))
+        if kind.startswith("quota_") or kind == "budget_crossed":
+            # a connection's window, or a budget of a provider, tier or key (named by ``name``)
+            scope = data.get("scope", "connection")
+            owner = data.get("connection") if scope == "connection" else data.get("name")
+            key: Hashable = (kind, scope, owner, data.get("window"))
             return self._remember(key, data.get("resets_at"))
         if kind in ("provider_down", "provider_recovered"):
             provider = data.get("provider")

@@ -19,6 +19,8 @@ PAGES: Final = {
     "quota_warning": "usage",
     "quota_exhausted": "usage",
     "quota_reset": "usage",
+    "quota_forecast": "usage",
+    "budget_crossed": "usage",
     "provider_down": "health",
     "provider_recovered": "health",
     "login_needed": "providers",
@@ -36,6 +38,8 @@ def note_for(event: Event, now: float) -> Note | None:
         return None
     if kind.startswith("quota_"):
         title, body = _quota(kind, data, now)
+    elif kind == "budget_crossed":
+        title, body = _budget(data, now)
     elif kind == "provider_down":
         name = _text(data, "name")
         title = translate("Notifications", "{name} is down").format(name=name)
@@ -69,6 +73,12 @@ def _quota(kind: str, data: Mapping[str, object], now: float) -> tuple[str, str]
         return translate("Notifications", "Quota available again"), translate(
             "Notifications", "{account}: {window} has reset"
         ).format(account=account, window=window)
+    if kind == "quota_forecast":
+        exhausted_at = data.get("exhausted_at")
+        left = exhausted_at - now if isinstance(exhausted_at, int | float) else 0.0
+        return translate("Notifications", "Quota running out"), translate(
+            "Notifications", "{account}: {window} runs out in about {countdown} at this rate"
+        ).format(account=account, window=window, countdown=countdown_text(left))
     if kind == "quota_warning":
         title = translate("Notifications", "Quota almost used up")
         percent = data.get("percent")
@@ -89,12 +99,48 @@ def _quota(kind: str, data: Mapping[str, object], now: float) -> tuple[str, str]
     )
 
 
+def _budget(data: Mapping[str, object], now: float) -> tuple[str, str]:
+    """A spent budget: its scope (connection, provider, tier or client key), its period and
+    its amount in USD."""
+    scopes = {
+        "connection": translate("Notifications", "Connection {name}"),
+        "provider": translate("Notifications", "Provider {name}"),
+        "tier": translate("Notifications", "Tier {name}"),
+        "key": translate("Notifications", "Key {name}"),
+    }
+    who = scopes.get(_text(data, "scope"), "{name}").format(name=_text(data, "name"))
+    periods = {
+        "day": translate("Notifications", "daily budget"),
+        "week": translate("Notifications", "weekly budget"),
+        "month": translate("Notifications", "monthly budget"),
+    }
+    period = periods.get(_text(data, "window")) or translate("Notifications", "budget")
+    limit = data.get("limit")
+    state = (
+        translate("Notifications", "{who}: {period} of ${limit:.2f} spent").format(
+            who=who, period=period, limit=float(limit)
+        )
+        if isinstance(limit, int | float)
+        else translate("Notifications", "{who}: {period} spent").format(who=who, period=period)
+    )
+    title = translate("Notifications", "Budget spent")
+    resets_at = data.get("resets_at")
+    if not isinstance(resets_at, int | float):
+        return title, state
+    return title, translate("Notifications", "{state} — resets in {countdown}").format(
+        state=state, countdown=countdown_text(resets_at - now)
+    )
+
+
 def _account(data: Mapping[str, object]) -> str:
     """The account as people know it: the provider's (or plan's) name and the connection's,
-    e.g. "Claude Pro (work)"."""
+    e.g. "Claude Pro (work)"; just the connection when the name is the connection's own (the
+    quota tracker names a connection's window after the connection)."""
     connection = _text(data, "connection")
     name = _text(data, "name")
-    return f"{name} ({connection})" if name and connection else name or connection
+    if name and connection and name != connection:
+        return f"{name} ({connection})"
+    return connection or name
 
 
 _SPAN = re.compile(r"(\d+)\s*([hd])")

@@ -3,8 +3,8 @@ navigable (arrows, Home/End; Tab reaches it like any list)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QIcon
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QListWidget, QListWidgetItem, QStyle, QWidget
 
 # Page icon names → (freedesktop theme icon, Qt's built-in fallback). A themed icon set
@@ -17,10 +17,33 @@ _ICONS = {
 PAGE_ID_ROLE = Qt.ItemDataRole.UserRole
 
 
+ICON_PX = 20
+
+
 def page_icon(name: str) -> QIcon:
     theme_name, fallback = _ICONS.get(name, (name, QStyle.StandardPixmap.SP_FileIcon))
     style = QApplication.style()
-    return QIcon.fromTheme(theme_name, style.standardIcon(fallback))
+    icon = QIcon.fromTheme(theme_name, style.standardIcon(fallback))
+    for size in (ICON_PX, 2 * ICON_PX):
+        icon.addPixmap(_on_plate(icon.pixmap(size, size)), QIcon.Mode.Selected)
+    return icon
+
+
+def _on_plate(pixmap: QPixmap) -> QPixmap:
+    """``pixmap`` on a light rounded plate: a blue glyph (the info icon) would vanish into the
+    blue highlight of the selected entry."""
+    size = pixmap.width()
+    plate = QPixmap(size, size)
+    plate.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(plate)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(255, 255, 255, 235))
+    painter.drawRoundedRect(QRectF(0, 0, size, size), size / 5, size / 5)
+    inset = size // 10
+    painter.drawPixmap(inset, inset, pixmap.scaled(size - 2 * inset, size - 2 * inset))
+    painter.end()
+    return plate
 
 
 class Sidebar(QListWidget):
@@ -30,7 +53,7 @@ class Sidebar(QListWidget):
         super().__init__(parent)
         self.setObjectName("sidebar")
         self.setFixedWidth(self.WIDTH)
-        self.setIconSize(QSize(20, 20))
+        self.setIconSize(QSize(ICON_PX, ICON_PX))
         self.setSpacing(2)
         self.setFrameShape(QListWidget.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)

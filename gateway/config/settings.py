@@ -47,12 +47,18 @@ NOTIFICATION_KINDS: dict[str, str] = {
     "quota_warning": "a subscription window reaches 80 % of its quota",
     "quota_exhausted": "a subscription window's quota is used up",
     "quota_reset": "a used-up window resets",
+    "quota_forecast": "a subscription window will run out within 30 minutes at the current rate",
+    "budget_crossed": "a budget (per connection, provider, tier or key) is spent",
     "provider_down": "a provider stops answering (its breaker opens, or every connection fails "
     "or needs a login)",
     "provider_recovered": "a provider that was down answers again",
     "login_needed": "a connection's credentials were refused and it needs a new login or key",
     "gateway_failed": "the gateway cannot start (e.g. its port is taken)",
 }
+
+# Off unless switched on: a burst of requests early in a window can forecast a run-out that
+# the pace of the rest of the window never reaches.
+QUIET_KINDS = frozenset({"quota_forecast"})
 
 SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
@@ -233,7 +239,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
     ),
     # desktop: notifications and start at login ------------------------------------------
     *(
-        SettingSpec(f"notify_{kind}", bool, True, f"Desktop notification when {when}.")
+        SettingSpec(
+            f"notify_{kind}", bool, kind not in QUIET_KINDS, f"Desktop notification when {when}."
+        )
         for kind, when in NOTIFICATION_KINDS.items()
     ),
     SettingSpec(

@@ -52,6 +52,8 @@ class Settings:
     notify_quota_warning: bool = True
     notify_quota_exhausted: bool = True
     notify_quota_reset: bool = True
+    notify_quota_forecast: bool = False
+    notify_budget_crossed: bool = True
     notify_provider_down: bool = True
     notify_provider_recovered: bool = True
     notify_login_needed: bool = True

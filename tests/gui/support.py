@@ -10,10 +10,11 @@ from typing import Any
 
 import aiohttp
 from PySide6.QtCore import SignalInstance
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from app.bridge import GatewayBridge, LoopMode
 from app.desktop import Desktop
+from app.notify import ClickHandler, RecordingNotifier
 from gateway.service import GatewayService
 
 WAIT_S = 10.0
@@ -85,6 +86,12 @@ class DesktopFactory:
         self.app = app
         self.data_dir = data_dir
         self.made: list[Desktop] = []
+        self.notifiers: list[RecordingNotifier] = []  # what each desktop would have shown
+
+    def _recording(self, on_click: ClickHandler, tray: QSystemTrayIcon | None) -> RecordingNotifier:
+        notifier = RecordingNotifier(on_click)
+        self.notifiers.append(notifier)
+        return notifier
 
     def make(
         self,
@@ -99,6 +106,7 @@ class DesktopFactory:
             data_dir or self.data_dir, port=port, reload_interval=0.05, shutdown_timeout=10.0
         )
         bridge = GatewayBridge(service, loop_mode=mode)
+        kwargs.setdefault("make_notifier", self._recording)  # never the developer's desktop
         desktop = Desktop(
             self.app,
             bridge,

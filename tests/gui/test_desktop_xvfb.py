@@ -4,10 +4,7 @@ serves requests, and quits cleanly on SIGTERM."""
 
 from __future__ import annotations
 
-import os
-import select
 import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,33 +13,13 @@ import pytest
 
 from gateway.cli.display import display_available
 from tests.support.processes import ServeProcess, child_env
-
-XVFB_START_S = 10.0
-XVFB = ("Xvfb", "-nolisten", "tcp", "-screen", "0", "1280x800x24")
+from tests.support.xdisplay import xvfb
 
 
 @pytest.fixture
 def x_display(tmp_path: Path) -> Iterator[str]:
-    """A fresh Xvfb on a free display number (Xvfb picks it and writes it to a pipe)."""
-    read_end, write_end = os.pipe()
-    with (tmp_path / "xvfb.log").open("wb") as log:
-        xvfb = subprocess.Popen(
-            [*XVFB, "-displayfd", str(write_end)],
-            pass_fds=(write_end,),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-        )
-    os.close(write_end)
-    try:
-        ready, _, _ = select.select([read_end], [], [], XVFB_START_S)
-        assert ready, "Xvfb did not report its display number"
-        number = os.read(read_end, 32).decode().strip()
-        yield f":{number}"
-    finally:
-        os.close(read_end)
-        xvfb.terminate()
-        xvfb.wait(10)
+    with xvfb(tmp_path / "x") as display:
+        yield display
 
 
 async def test_the_desktop_app_on_a_real_x_server(

@@ -1,5 +1,5 @@
-"""The Settings and About pages rendered light and dark: saved as PNGs (to $SWITCHBOARD_SHOTS
-when set, to look at them) and checked for clipped text and controls."""
+"""The Home, Settings and About pages and the tray menu rendered light and dark: saved as PNGs
+(to $SWITCHBOARD_SHOTS when set, to look at them) and checked for clipped text and controls."""
 
 from __future__ import annotations
 
@@ -13,8 +13,12 @@ from PySide6.QtWidgets import QAbstractButton, QComboBox, QLabel, QLineEdit, QWi
 
 from app.desktop import Desktop
 from app.pages.about import AboutPage
+from app.pages.home import HomePage
 from app.pages.settings import SettingsPage
+from tests.fakes.openai_upstream import FakeOpenAI
 from tests.gui.support import DesktopFactory, until
+from tests.gui.test_tray import QUOTA, chat
+from tests.support.gateway import basic_config, import_toml
 
 Run = Callable[..., Any]
 
@@ -40,19 +44,34 @@ def clipped(page: QWidget) -> list[str]:
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_pages_render_unclipped(
-    theme: str, desktops: DesktopFactory, tmp_path: Path, run: Run
+    theme: str, desktops: DesktopFactory, data_dir: Path, tmp_path: Path, run: Run
 ) -> None:
     desktop: Desktop = desktops.make()
     folder = Path(os.environ.get("SWITCHBOARD_SHOTS") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
 
     async def scenario() -> None:
-        await desktop.open()
-        assert await desktop.start()
+        async with FakeOpenAI() as fake:
+            import_toml(data_dir, basic_config(fake.base_url) + QUOTA)
+            await desktop.open()
+            assert await desktop.start()
+            for _ in range(3):  # figures on Home, a quota window in the tray
+                assert await chat(desktop.service.endpoint) == 200
         desktop.theme.apply(theme)
         window = desktop.window
         assert window is not None
-        for page_id in (SettingsPage.page_id, AboutPage.page_id):
+        tray = desktop.tray
+        assert tray is not None
+        await until(lambda: desktop.live.summary.requests == 3, "today's figures")
+        await until(lambda: len(desktop.quota.windows) == 1, "the quota window")
+        for menu, name in ((tray.menu, "tray-menu"), (tray.quota_menu, "tray-quota")):
+            menu.adjustSize()
+            path = folder / f"{name}-{theme}.png"
+            assert menu.grab().save(str(path))
+            texts = [a.text() for a in menu.actions() if a.text()]
+            width = max(menu.fontMetrics().horizontalAdvance(t) for t in texts)
+            assert menu.width() > width, name  # no entry cut off
+        for page_id in (HomePage.page_id, SettingsPage.page_id, AboutPage.page_id):
             page = window.show_page(page_id)
             assert page is not None
             if isinstance(page, SettingsPage):

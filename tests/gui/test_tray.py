@@ -12,13 +12,15 @@ from typing import Any
 import aiohttp
 import pytest
 from PySide6.QtCore import QSize
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QIcon, QImage
 from PySide6.QtWidgets import QSystemTrayIcon
 
 from app.desktop import Desktop
+from app.icons import TRAY_STATES, app_icon, tray_icon
 from app.pages.home import HomePage
-from app.tray import TRAY_STATES, QuotaRow, Tray, countdown, tray_icon
+from app.tray import QuotaRow, Tray, countdown
 from gateway.config import commands
+from tests.fakes.openai_upstream import FakeOpenAI
 from tests.gui.support import DesktopFactory, click, get_status, refused, until, wait_box
 from tests.support.gateway import CLIENT_KEY, basic_config, import_toml, with_context
 
@@ -102,7 +104,7 @@ def test_quota_submenu(desktops: DesktopFactory, run: Run) -> None:
     async def scenario() -> None:
         tray = await opened(desktop)
         texts = [a.text() for a in tray.quota_menu.actions()]
-        assert texts == ["No quota data yet — add providers with `switchboard connection add`"]
+        assert texts == ["No quota windows yet — add a provider with “switchboard connection add”"]
         now = 1_800_000_000.0
         tray.set_quota_rows(
             [
@@ -114,13 +116,19 @@ def test_quota_submenu(desktops: DesktopFactory, run: Run) -> None:
         )
         texts = [a.text() for a in tray.quota_menu.actions()]
         assert texts == [
-            "claude-pro · 5h: 42 % left · resets in 2 h 10 min",
-            "codex · weekly: 0 % left · resets in 3 d 5 h",
-            "gemini · daily: 88 % left",
+            "claude-pro · 5 h: 42 % left · resets in 2 h 10 min",
+            "codex · week: 0 % left · resets in 3 d 5 h",
+            "gemini · day: 88 % left",
         ]
-        assert not any(a.isEnabled() for a in tray.quota_menu.actions())
+        assert all(a.isEnabled() for a in tray.quota_menu.actions())  # legible, clickable
+        assert desktop.window is not None
+        desktop.window.hide()
+        tray.quota_menu.actions()[1].trigger()  # the details: Home until a Usage page exists
+        assert desktop.window.isVisible()
+        assert desktop.window.current_page_id() == HomePage.page_id
         tray.set_quota_rows([])
-        assert len(tray.quota_menu.actions()) == 1
+        (empty,) = tray.quota_menu.actions()
+        assert not empty.isEnabled()
 
     run(scenario())
 
@@ -261,3 +269,99 @@ def test_countdown() -> None:
         "1 h 00 min",
         "3 d 2 h",
     ]
+
+
+QUOTA = '[[quotas]]\nconnection = "primary"\nwindow = "5h"\nlimit = 10\nunit = "requests"\n'
+
+
+async def chat(endpoint: str, model: str = "openai/gpt-6.2-sol") -> int:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{endpoint}/v1/chat/completions",
+            headers={"Authorization": f"Bearer {CLIENT_KEY}"},
+            json={"model": model, "messages": [{"role": "user", "content": "hi"}]},
+        ) as response,
+    ):
+        return response.status
+
+
+def test_the_quota_submenu_and_the_degraded_state_follow_the_gateways_windows(
+    desktops: DesktopFactory, data_dir: Path, run: Run
+) -> None:
+    desktop = desktops.make()
+
+    async def scenario() -> None:
+        async with FakeOpenAI() as fake:
+            import_toml(data_dir, basic_config(fake.base_url) + QUOTA)
+            tray = await opened(desktop)
+            for _ in range(7):  # 70 %: listed, not yet degraded
+                assert await chat(desktop.service.endpoint) == 200
+            line = "primary · 5 h: 30 % left · resets in 4 h 59 min"
+            await until(
+                lambda: [a.text() for a in tray.quota_menu.actions()] == [line], "the 70 % line"
+            )
+            assert tray.state() == "running"
+            assert await chat(desktop.service.endpoint) == 200  # 80 %: the quota event refreshes
+            await until(lambda: tray.state() == "degraded", "the degraded state")
+            assert [a.text() for a in tray.quota_menu.actions()] == [
+                "primary · 5 h: 20 % left · resets in 4 h 59 min"
+            ]
+            assert tray.icon.toolTip().splitlines() == [
+                "Switchboard: running, needs attention",
+                desktop.service.endpoint,
+                tray.tooltip().splitlines()[2],
+                "primary: 5 h window 80 % used",
+            ]
+            assert tray.icon.toolTip().splitlines()[2].startswith("Today: ")
+            tray.toggle_action.trigger()  # stopped: no figures to show
+            await until(lambda: tray.state() == "stopped", "stopped")
+            assert [a.text() for a in tray.quota_menu.actions()] == [
+                "No quota windows yet — add a provider with “switchboard connection add”"
+            ]
+
+    run(scenario())
+
+
+def test_a_spent_budget_makes_the_tray_degraded(
+    desktops: DesktopFactory, data_dir: Path, run: Run
+) -> None:
+    desktop = desktops.make()
+    budget = (
+        '[[budgets]]\nscope = "provider"\nname = "openai"\nperiod = "day"\nlimit_usd = 0.0000001\n'
+    )
+
+    async def scenario() -> None:
+        async with FakeOpenAI() as fake:
+            import_toml(data_dir, basic_config(fake.base_url) + budget)
+            tray = await opened(desktop)
+            assert await chat(desktop.service.endpoint) == 200  # priced: more than the budget
+            await until(lambda: tray.state() == "degraded", "the degraded state")
+            assert tray.tooltip().splitlines()[-1] == "provider openai: daily budget spent"
+            assert [a.text() for a in tray.quota_menu.actions()] == [  # budgets are no windows
+                "No quota windows yet — add a provider with “switchboard connection add”"
+            ]
+            (note,) = desktops.notifiers[0].notes
+            assert note.kind == "budget_crossed"
+            assert note.body.startswith("Provider openai: daily budget of $0.00 spent — resets in")
+
+    run(scenario())
+
+
+def test_the_tray_window_and_app_draw_the_svg_icons(desktops: DesktopFactory, run: Run) -> None:
+    desktop = desktops.make()
+
+    def image(icon: QIcon) -> QImage:
+        return icon.pixmap(QSize(22, 22)).toImage()
+
+    async def scenario() -> None:
+        tray = await opened(desktop)
+        assert image(tray.icon.icon()) == image(tray_icon("running"))
+        assert desktop.window is not None
+        assert image(desktop.window.windowIcon()) == image(app_icon())
+        assert image(QGuiApplication.windowIcon()) == image(app_icon())
+        tray.toggle_action.trigger()
+        await until(lambda: tray.state() == "stopped", "stopped")
+        assert image(tray.icon.icon()) == image(tray_icon("stopped"))
+
+    run(scenario())

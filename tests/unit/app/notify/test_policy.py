@@ -154,3 +154,29 @@ def test_switches_come_from_the_running_snapshot_and_outlive_a_stop() -> None:
     assert enabled("provider_down")
     service.snapshot = Snapshot.empty()  # stopped: the last settings seen still hold
     assert not enabled("gateway_failed")
+
+
+def budget(scope: str, name: str, *, window: str = "day", resets_at: float = NOW + 3600) -> Event:
+    data = {"scope": scope, "name": name, "window": window, "limit": 5.0, "resets_at": resets_at}
+    return Event("budget_crossed", "", data)
+
+
+def test_each_budget_is_told_once_per_period() -> None:
+    world = World()
+    assert world.kinds(
+        budget("provider", "openai"),
+        budget("provider", "openai"),  # the same day again: nothing
+        budget("tier", "openai"),  # another scope with the same name is another budget
+        budget("provider", "openai", window="week"),
+        budget("provider", "deepseek"),
+        budget("provider", "openai", resets_at=NOW + 3600 + 86400),  # the next day
+    ) == ["budget_crossed", None, *["budget_crossed"] * 4]
+    world.off.add("budget_crossed")
+    assert world.kinds(budget("key", "ci")) == [None]
+
+
+def test_a_forecast_is_told_once_per_window_and_apart_from_the_warning() -> None:
+    world = World()
+    assert world.kinds(
+        quota("quota_forecast"), quota("quota_forecast"), quota("quota_warning")
+    ) == ["quota_forecast", None, "quota_warning"]

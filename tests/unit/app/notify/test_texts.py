@@ -115,3 +115,68 @@ def test_countdowns(seconds: float, text: str) -> None:
 )
 def test_window_labels(window: str, label: str) -> None:
     assert window_label(window) == label
+
+
+def test_the_quota_trackers_own_events_name_the_connection_once() -> None:
+    # issue 5's tracker names a connection's window after the connection itself
+    event = Event(
+        "quota_warning",
+        "team: 5-hour window at 80 % (resets in 1 h 12 min)",
+        {
+            "scope": "connection",
+            "name": "team",
+            "connection": "team",
+            "window": "5h",
+            "limit": 50.0,
+            "unit": "requests",
+            "percent": 80.0,
+            "used": 40.0,
+            "resets_at": NOW + 72 * 60,
+        },
+    )
+    assert note_for(event, NOW) == Note(
+        "quota_warning",
+        "Quota almost used up",
+        "team: 5-hour window at 80 % — resets in 1 h 12 min",
+        "usage",
+    )
+
+
+def test_a_forecast_says_when_the_window_runs_out() -> None:
+    event = quota("quota_forecast", name="team", connection="team", exhausted_at=NOW + 25 * 60)
+    assert note_for(event, NOW) == Note(
+        "quota_forecast",
+        "Quota running out",
+        "team: 5-hour window runs out in about 25 min at this rate",
+        "usage",
+    )
+
+
+@pytest.mark.parametrize(
+    ("scope", "window", "body"),
+    [
+        ("provider", "day", "Provider openai: daily budget of $5.00 spent — resets in 3 h"),
+        ("tier", "week", "Tier premium: weekly budget of $5.00 spent — resets in 3 h"),
+        ("key", "month", "Key ci: monthly budget of $5.00 spent — resets in 3 h"),
+        ("connection", "day", "Connection work: daily budget of $5.00 spent — resets in 3 h"),
+    ],
+)
+def test_a_spent_budget_names_its_scope_period_and_amount(
+    scope: str, window: str, body: str
+) -> None:
+    name = {"provider": "openai", "tier": "premium", "key": "ci", "connection": "work"}[scope]
+    data: dict[str, object] = {
+        "scope": scope,
+        "name": name,
+        "window": window,
+        "limit": 5,
+        "unit": "usd",
+        "percent": 100.4,
+        "used": 5.02,
+        "resets_at": NOW + 3 * 3600,
+    }
+    if scope == "connection":
+        data["connection"] = name
+    assert note_for(Event("budget_crossed", "", data), NOW) == Note(
+        "budget_crossed", "Budget spent", body, "usage"
+    )

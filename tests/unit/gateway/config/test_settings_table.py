@@ -19,6 +19,8 @@ def test_each_notification_kind_has_its_switch_and_start_at_login_is_off() -> No
         "quota_warning",
         "quota_exhausted",
         "quota_reset",
+        "quota_forecast",
+        "budget_crossed",
         "provider_down",
         "provider_recovered",
         "login_needed",
@@ -26,6 +28,7 @@ def test_each_notification_kind_has_its_switch_and_start_at_login_is_off() -> No
     ]
     settings = Settings.from_stored({"notify_provider_down": "false", "start_at_login": "yes"})
     switches = {kind: getattr(settings, f"notify_{kind}") for kind in NOTIFICATION_KINDS}
-    assert switches == {kind: kind != "provider_down" for kind in NOTIFICATION_KINDS}
+    off = {"provider_down", "quota_forecast"}  # switched off, and off by default
+    assert switches == {kind: kind not in off for kind in NOTIFICATION_KINDS}
     assert settings.start_at_login is True
     assert Settings().start_at_login is False
