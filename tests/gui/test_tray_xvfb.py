@@ -9,6 +9,7 @@ the test prints where."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -105,6 +106,9 @@ async def test_the_desktop_app_under_a_real_tray_host(
                 ]
                 body = str(calls[0]["body"])
                 assert body.startswith("primary: 5-hour window at 80 % — resets in "), body
+                # The shot is for people: give the window's 250 ms repaint cycle time to show
+                # the running state and today's figures (asserted elsewhere, not here).
+                await asyncio.sleep(2)
                 shot = screenshot(display, shots / "desktop-tray-xvfb.png")
                 print(f"screenshot of the whole screen: {shot}")
                 assert shot.stat().st_size > 0
