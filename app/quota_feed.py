@@ -2,8 +2,7 @@
 state), read with ``GatewayService.quota()`` and ``budgets()`` on the gateway's loop — never
 on the GUI thread — every few seconds, and at once when a quota event arrives.
 
-One per bridge, as its Qt child: ``QuotaFeed.of(bridge)`` finds it (or makes it). Holds one
-entry per configured window, so it is bounded by the configuration.
+Holds one entry per configured window, so it is bounded by the configuration.
 """
 
 from __future__ import annotations
@@ -12,9 +11,10 @@ import asyncio
 import logging
 from typing import Final
 
-from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
+from PySide6.QtCore import QCoreApplication
 
 from app.bridge import RUNNING, GatewayBridge
+from app.polled import PolledFeed
 from gateway.service import Event
 from gateway.usage.tracker import WindowState
 
@@ -53,24 +53,13 @@ def window_short(window: str) -> str:
     return window
 
 
-class QuotaFeed(QObject):
-    changed = Signal()
-
+class QuotaFeed(PolledFeed):
     def __init__(self, bridge: GatewayBridge) -> None:
-        super().__init__(bridge)
-        self._bridge = bridge
+        super().__init__(bridge, POLL_MS)
         self.windows: tuple[WindowState, ...] = ()
         self.budgets: tuple[WindowState, ...] = ()
-        self._polling: asyncio.Task[None] | None = None
-        self._timer = QTimer(self, interval=POLL_MS)
-        self._timer.timeout.connect(self.refresh)
         bridge.event_received.connect(self._on_event)
         bridge.state_changed.connect(self._on_state)
-
-    @classmethod
-    def of(cls, bridge: GatewayBridge) -> QuotaFeed:
-        found = bridge.findChild(cls)
-        return found if isinstance(found, cls) else cls(bridge)
 
     @property
     def attention(self) -> tuple[str, ...]:
@@ -95,20 +84,6 @@ class QuotaFeed(QObject):
     @property
     def degraded(self) -> bool:
         return bool(self.attention)
-
-    def start(self) -> None:
-        self._timer.start()
-        self.refresh()
-
-    def stop(self) -> None:
-        self._timer.stop()
-        if self._polling is not None:
-            self._polling.cancel()
-
-    def refresh(self) -> None:
-        """Read now unless a read is under way (they never stack)."""
-        if self._polling is None or self._polling.done():
-            self._polling = asyncio.ensure_future(self._poll())
 
     def _on_event(self, event: Event) -> None:
         if event.kind in REFRESH_ON and self._timer.isActive():
