@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from gateway.routing.keyed import discard_matching
+
 Clock = Callable[[], float]
 
 
@@ -190,10 +192,7 @@ class BreakerBoard:
     def discard(self, matches: Callable[[str], bool]) -> int:
         """Forget every breaker whose key ``matches`` (a health reset): each comes back
         closed with no failures. Returns how many were dropped. O(entries)."""
-        doomed = [key for key in self._breakers if matches(key)]
-        for key in doomed:
-            del self._breakers[key]
-        return len(doomed)
+        return discard_matching(self._breakers, matches)
 
     def __len__(self) -> int:
         return len(self._breakers)

@@ -12,6 +12,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from gateway.routing.keyed import discard_matching
+
 Clock = Callable[[], float]
 
 # After a cooldown ends its level is kept this long, so a failure on the first retry backs off
@@ -100,10 +102,7 @@ class Cooldowns:
     def discard(self, matches: Callable[[str], bool]) -> int:
         """``clear`` every key that ``matches`` (a health reset): no cooldown, level 0.
         Returns how many entries were dropped, live or not. O(entries)."""
-        doomed = [key for key in self._entries if matches(key)]
-        for key in doomed:
-            del self._entries[key]
-        return len(doomed)
+        return discard_matching(self._entries, matches)
 
     def __len__(self) -> int:
         return len(self._entries)

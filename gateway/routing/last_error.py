@@ -10,6 +10,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from gateway.routing.keyed import discard_matching
+
 Clock = Callable[[], float]
 MAX_TEXT = 500  # a reason is one line; an upstream that sends a novel must not grow memory
 
@@ -44,10 +46,7 @@ class LastErrors:
 
     def discard(self, matches: Callable[[str], bool]) -> int:
         """Forget every key that ``matches`` (a health reset); returns how many."""
-        doomed = [key for key in self._entries if matches(key)]
-        for key in doomed:
-            del self._entries[key]
-        return len(doomed)
+        return discard_matching(self._entries, matches)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -16,6 +16,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from gateway.routing.keyed import discard_matching
+
 Clock = Callable[[], float]
 
 # The prior: every key starts as if it had PRIOR_WEIGHT successes that never decay. A new or
@@ -188,10 +190,7 @@ class TargetStats:
         """Forget every key that ``matches`` (a health reset): it reads as new again.
         Attempts still in flight on a dropped key finish harmlessly, unrecorded, as after
         an eviction. Returns how many keys were dropped. O(entries)."""
-        doomed = [key for key in self._entries if matches(key)]
-        for key in doomed:
-            del self._entries[key]
-        return len(doomed)
+        return discard_matching(self._entries, matches)
 
     def __len__(self) -> int:
         return len(self._entries)
