@@ -6,11 +6,13 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
+from pydantic import BaseModel, ValidationError
 
 from gateway.config.commands import Context
+from gateway.config.file_format import format_validation_error
 from gateway.config.store import ConfigStore
 from gateway.paths import resolve_data_dir
 from gateway.providers.catalog import default_catalog
@@ -89,3 +91,15 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validated(model: type[M], values: dict[str, Any], label: str) -> M:
+    """``values`` checked by the configuration file's own rules; a CliError naming the field
+    (prefixed by ``label``) otherwise, so the CLI accepts exactly what an import accepts."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        raise CliError(f"{label}: {format_validation_error(exc, values)}") from None

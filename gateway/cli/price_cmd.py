@@ -6,11 +6,15 @@ import argparse
 import sys
 from typing import Any
 
-from pydantic import ValidationError
-
-from gateway.cli.common import CliError, add_json_flag, open_context, print_json, print_table
+from gateway.cli.common import (
+    add_json_flag,
+    open_context,
+    print_json,
+    print_table,
+    validated,
+)
 from gateway.config import commands
-from gateway.config.file_format import PriceEntry, format_validation_error
+from gateway.config.file_format import PriceEntry
 from gateway.providers.catalog import Catalog
 from gateway.providers.pricing import FREE, ModelPrice
 
@@ -135,10 +139,7 @@ def price_set(args: argparse.Namespace) -> int:
         "cache_read": args.cache_read,
         "cache_write": args.cache_write,
     }
-    try:
-        entry = PriceEntry.model_validate(values)
-    except ValidationError as exc:
-        raise CliError(f"price {args.model}: {format_validation_error(exc, values)}") from None
+    entry = validated(PriceEntry, values, f"price {args.model}")
     with open_context(args) as ctx:
         key = commands.set_price(ctx, args.model, entry)
     print(

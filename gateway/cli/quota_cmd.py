@@ -8,18 +8,16 @@ import sys
 import time
 from typing import Any
 
-from pydantic import ValidationError
-
 from gateway.cli.common import (
-    CliError,
     add_json_flag,
     data_dir_of,
     open_context,
     print_json,
     print_table,
+    validated,
 )
 from gateway.config import commands
-from gateway.config.file_format import BudgetEntry, QuotaEntry, format_validation_error
+from gateway.config.file_format import BudgetEntry, QuotaEntry
 from gateway.config.snapshot import Settings, offline_limits
 from gateway.store.db import open_logs_db
 from gateway.usage.limits import PERIODS, SCOPES
@@ -151,10 +149,7 @@ def quota_set(args: argparse.Namespace) -> int:
         "reset_day": args.reset_day,
         "timezone": args.timezone,
     }
-    try:
-        entry = QuotaEntry.model_validate(values)
-    except ValidationError as exc:
-        raise CliError(f"quota: {format_validation_error(exc, values)}") from None
+    entry = validated(QuotaEntry, values, "quota")
     with open_context(args) as ctx:
         commands.set_quota(ctx, entry)
     print(f"{entry.connection}: {entry.window} window of {entry.limit:g} {entry.unit}.")
@@ -175,10 +170,7 @@ def budget_set(args: argparse.Namespace) -> int:
         "period": args.period,
         "limit_usd": args.limit,
     }
-    try:
-        entry = BudgetEntry.model_validate(values)
-    except ValidationError as exc:
-        raise CliError(f"budget: {format_validation_error(exc, values)}") from None
+    entry = validated(BudgetEntry, values, "budget")
     with open_context(args) as ctx:
         commands.set_budget(ctx, entry)
     print(f"{entry.scope} {entry.name}: ${entry.limit_usd:g} per {entry.period}.")
