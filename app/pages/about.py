@@ -15,8 +15,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QScrollArea,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -52,33 +50,14 @@ class AboutPage(Page):
     def __init__(self, bridge: GatewayBridge, parent: QWidget | None = None) -> None:
         super().__init__(bridge, parent)
         self.setObjectName("page-about")
-        self._bridge = bridge
         self.open_url: Callable[[QUrl], object] = QDesktopServices.openUrl
         self.version = app_version()
         self.components = components()
 
-        column = QVBoxLayout()
-        column.setContentsMargins(24, 20, 24, 24)
-        column.setSpacing(14)
-        heading = QLabel(self.tr("About Switchboard"))
-        font = heading.font()
-        font.setPointSizeF(font.pointSizeF() * 1.6)
-        font.setBold(True)
-        heading.setFont(font)
-        column.addWidget(heading)
-        column.addWidget(self._version_card())
-        column.addWidget(self._paths_card())
-        column.addWidget(self._licences_card())
-        column.addStretch(1)
-        content = QWidget()
-        content.setLayout(column)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(content)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        self.build(
+            self.tr("About Switchboard"),
+            [self._version_card(), self._paths_card(), self._licences_card()],
+        )
 
     # cards ----------------------------------------------------------------------------------
 
@@ -119,7 +98,7 @@ class AboutPage(Page):
         grid.setColumnStretch(1, 1)
         self.path_fields: dict[str, QLineEdit] = {}
         self.open_buttons: dict[str, QPushButton] = {}
-        paths = data_paths(self._bridge.service.data_dir)
+        paths = data_paths(self.bridge.service.data_dir)
         for row, (path_id, title, path, is_file) in enumerate(paths):
             label = QLabel(title)
             field = QLineEdit(str(path))
@@ -193,7 +172,7 @@ class AboutPage(Page):
             f"Switchboard {self.version or 'unknown'}",
             self.runtime_line(),
             f"{platform.system()} {platform.release()} ({platform.machine()})",
-            f"Gateway loop: {self._bridge.loop_mode}",
+            f"Gateway loop: {self.bridge.loop_mode}",
         ]
         lines += [f"{c.distribution} {c.version or '-'}" for c in self.components]
         return "\n".join(lines)

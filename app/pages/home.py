@@ -17,9 +17,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
-    QScrollArea,
     QTabBar,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -70,37 +68,22 @@ class HomePage(Page):
     def __init__(self, bridge: GatewayBridge, parent: QWidget | None = None) -> None:
         super().__init__(bridge, parent)
         self.setObjectName("page-home")
-        self._bridge = bridge
         self._live = LiveStatus.of(bridge)
         self._control = GatewayControl.of(bridge)
         self.key_dialog: QMessageBox | None = None
         self._repaint = QTimer(self, singleShot=True, interval=REPAINT_MS)
         self._repaint.timeout.connect(self.refresh)
 
-        column = QVBoxLayout()
-        column.setContentsMargins(24, 20, 24, 24)
-        column.setSpacing(14)
-        heading = QLabel(self.tr("Switchboard"))
-        font = heading.font()
-        font.setPointSizeF(font.pointSizeF() * 1.6)
-        font.setBold(True)
-        heading.setFont(font)
-        column.addWidget(heading)
-        column.addWidget(self._status_card())
-        column.addWidget(self._endpoint_card())
-        column.addWidget(self._key_card())
-        column.addWidget(self._today_card())
-        column.addWidget(self._snippets_card())
-        column.addStretch(1)
-        content = QWidget()
-        content.setLayout(column)
-        scroll = QScrollArea(self)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(content)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        self.build(
+            self.tr("Switchboard"),
+            [
+                self._status_card(),
+                self._endpoint_card(),
+                self._key_card(),
+                self._today_card(),
+                self._snippets_card(),
+            ],
+        )
 
         bridge.state_changed.connect(self.schedule_refresh)
         bridge.event_received.connect(self._on_event)
@@ -216,8 +199,8 @@ class HomePage(Page):
             self.schedule_refresh()
 
     def refresh(self) -> None:
-        service = self._bridge.service
-        state = self._bridge.state
+        service = self.bridge.service
+        state = self.bridge.state
         self._show_status(state)
         endpoint = service.endpoint if service.port else ""
         self.endpoint_field.set_value(endpoint)
@@ -233,14 +216,14 @@ class HomePage(Page):
             detail = (
                 "\n".join(self._live.attention)
                 if degraded
-                else self.tr("Listening on {url}").format(url=self._bridge.service.endpoint)
+                else self.tr("Listening on {url}").format(url=self.bridge.service.endpoint)
             )
             color = STATUS_COLORS["degraded" if degraded else "running"]
         elif state == STARTING:
             text, detail, color = self.tr("Starting…"), "", STATUS_COLORS["stopped"]
         elif state == ERROR:
             text = self.tr("Not running")
-            detail, color = self._bridge.last_error, ERROR_COLOR
+            detail, color = self.bridge.last_error, ERROR_COLOR
         else:
             text = self.tr("Stopped")
             detail = self.tr("Your tools cannot reach Switchboard until you turn it on.")
@@ -265,7 +248,7 @@ class HomePage(Page):
                 "Switchboard keeps only a fingerprint of each key, so an existing key cannot be "
                 "shown again. Create a new one to copy it here."
             )
-        if not self._bridge.service.snapshot.settings.require_api_key and running:
+        if not self.bridge.service.snapshot.settings.require_api_key and running:
             hint += " " + self.tr("Keys are optional now: tools on this computer may omit them.")
         self.key_hint.setText(hint)
         self.new_key_button.setEnabled(running)
@@ -314,7 +297,7 @@ class HomePage(Page):
 
     def request_new_key(self) -> None:
         """Ask for confirmation (non-blocking), then create a key and show it."""
-        if self._bridge.state != RUNNING:
+        if self.bridge.state != RUNNING:
             return
         if self.key_dialog is not None and self.key_dialog.isVisible():
             self.key_dialog.raise_()
@@ -347,12 +330,12 @@ class HomePage(Page):
             await self.create_key()
 
     async def create_key(self) -> str | None:
-        service = self._bridge.service
+        service = self.bridge.service
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         for attempt in range(1, 6):
             name = f"desktop-{stamp}" if attempt == 1 else f"desktop-{stamp}-{attempt}"
             try:
-                key = await self._bridge.run(service.create_client_key, name)
+                key = await self.bridge.run(service.create_client_key, name)
             except ConfigError as exc:
                 if "already exists" in str(exc):
                     continue

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -132,7 +131,6 @@ class SettingsPage(Page):
     def __init__(self, bridge: GatewayBridge, parent: QWidget | None = None) -> None:
         super().__init__(bridge, parent)
         self.setObjectName("page-settings")
-        self._bridge = bridge
         self.applier = SettingsApplier(bridge)
         self.open_url: Callable[[QUrl], object] = QDesktopServices.openUrl
         self.fields: dict[str, SettingField] = {}
@@ -142,34 +140,10 @@ class SettingsPage(Page):
         self._loading: asyncio.Task[None] | None = None
         self.last_outcome: Outcome | None = None
 
-        column = QVBoxLayout()
-        column.setContentsMargins(24, 20, 24, 24)
-        column.setSpacing(14)
-        heading = QLabel(self.tr("Settings"))
-        font = heading.font()
-        font.setPointSizeF(font.pointSizeF() * 1.6)
-        font.setBold(True)
-        heading.setFont(font)
-        column.addWidget(heading)
-        self.cards: dict[str, Card] = {}
-        for title, names in sections():
-            if names:
-                card = self._section(title, names)
-                self.cards[title] = card
-                column.addWidget(card)
-        column.addStretch(1)
-        content = QWidget()
-        content.setLayout(column)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(content)
-
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.setSpacing(0)
-        outer.addWidget(scroll, 1)
-        outer.addWidget(self._button_bar())
+        self.cards: dict[str, Card] = {
+            title: self._section(title, names) for title, names in sections() if names
+        }
+        self.build(self.tr("Settings"), list(self.cards.values()), footer=self._button_bar())
         self._set_tab_order()
 
         bridge.event_received.connect(self._on_event)
@@ -219,11 +193,11 @@ class SettingsPage(Page):
         label = QLabel(self.tr("Data folder"))
         column.addWidget(label)
         column.addWidget(hint_label(self.tr("Settings, keys, usage and logs are stored here.")))
-        self.data_path = QLineEdit(str(self._bridge.service.data_dir))
+        self.data_path = QLineEdit(str(self.bridge.service.data_dir))
         self.data_path.setObjectName("data-path")
         self.data_path.setReadOnly(True)
         self.data_path.setCursorPosition(0)
-        self.data_path.setToolTip(str(self._bridge.service.data_dir))
+        self.data_path.setToolTip(str(self.bridge.service.data_dir))
         self.data_path.setMinimumWidth(260)
         self.data_path.setAccessibleName(self.tr("Data folder"))
         self.open_data_button = QPushButton(self.tr("&Open"))
@@ -281,7 +255,7 @@ class SettingsPage(Page):
 
     async def _load(self) -> None:
         try:
-            settings = await asyncio.to_thread(self._bridge.service.read_settings)
+            settings = await asyncio.to_thread(self.bridge.service.read_settings)
         except apsw.Error as exc:  # the first start is creating the database right now
             log.info("settings not readable yet (%s); shown when the gateway has started", exc)
             return
@@ -319,9 +293,9 @@ class SettingsPage(Page):
         field = self.fields.get("port")
         if field is None:
             return
-        service = self._bridge.service
+        service = self.bridge.service
         text = help_text(field.spec)
-        if self._bridge.state == RUNNING and service.port != field.loaded:
+        if self.bridge.state == RUNNING and service.port != field.loaded:
             text += " " + self.tr("Listening on {endpoint} for now.").format(
                 endpoint=service.endpoint
             )
@@ -354,7 +328,7 @@ class SettingsPage(Page):
                 changes[name] = value
         if invalid:
             return self._show_outcome(Outcome(errors=invalid))
-        moving = self._bridge.state == RUNNING and ("host" in changes or "port" in changes)
+        moving = self.bridge.state == RUNNING and ("host" in changes or "port" in changes)
         self._set_busy(
             True,
             self.tr("Restarting the gateway on the new address…") if moving else self.tr("Saving…"),
@@ -385,7 +359,7 @@ class SettingsPage(Page):
         elif outcome.restarted:
             self.status.setText(
                 self.tr("Saved. The gateway now listens on {endpoint}.").format(
-                    endpoint=self._bridge.service.endpoint
+                    endpoint=self.bridge.service.endpoint
                 )
             )
         else:
@@ -418,7 +392,7 @@ class SettingsPage(Page):
         manager.apply(theme)
 
     def open_data_folder(self) -> None:
-        path = Path(self._bridge.service.data_dir)
+        path = Path(self.bridge.service.data_dir)
         self.open_url(QUrl.fromLocalFile(str(path)))
 
     def stored_value(self, name: str) -> Value | None:
